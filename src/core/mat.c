@@ -1,0 +1,51 @@
+/* core/mat.c: BLAS wrappers and the naive reference GEMM (see mat.h). */
+#include "mat.h"
+
+#include <cblas.h>
+#include <math.h>
+
+/* OpenBLAS exports this; other BLAS libraries do not, hence the weak symbol. */
+extern void openblas_set_num_threads(int) __attribute__((weak));
+
+void pr_blas_threads(int n) {
+    if (openblas_set_num_threads) openblas_set_num_threads(n > 0 ? n : 1);
+}
+
+void pr_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* BLAS may not scale C when K == 0 */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(int64_t)i * ldc + j] *= beta;
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void pr_gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0.0;
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(int64_t)k * lda + i] : A[(int64_t)i * lda + k];
+                float b = tb ? B[(int64_t)j * ldb + k] : B[(int64_t)k * ldb + j];
+                s += (double)a * b;
+            }
+            float *c = &C[(int64_t)i * ldc + j];
+            *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
+
+void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
+             float beta, float *y) {
+    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta,
+                y, 1);
+}
+
+double pr_norm2(const float *x, int64_t n) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s);
+}

@@ -1,0 +1,27 @@
+/* core/rng.c: seeding, normals and shuffles for PCG32 (see rng.h). */
+#include "rng.h"
+
+#include <math.h>
+
+void pr_rng_init(pr_rng *r, uint64_t seed, uint64_t stream) {
+    r->state = 0;
+    r->inc = (stream << 1u) | 1u;
+    pr_rng_u32(r);
+    r->state += seed;
+    pr_rng_u32(r);
+}
+
+float pr_rng_normal(pr_rng *r) {
+    double u1 = pr_rng_double(r), u2 = pr_rng_double(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+void pr_rng_shuffle_i32(pr_rng *r, int32_t *a, int64_t n) {
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = pr_rng_below(r, (uint32_t)(i + 1));
+        int32_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}

@@ -1,0 +1,18 @@
+/* core/topk.h: partial top-K selection over a score row.
+ *
+ * A size-K min-heap keyed on (score, -index): O(n log K) and no full sort.
+ * Ties are broken toward the lower index, so results are deterministic and
+ * match a stable descending sort (pr_topk_naive, the test reference).
+ * Entries whose score is -INFINITY (masked items) are never returned; fewer
+ * than K results come back when fewer than K items are unmasked. */
+#ifndef PR_CORE_TOPK_H
+#define PR_CORE_TOPK_H
+
+#include <stdint.h>
+
+/* Select the k best of scores[0..n). Writes up to k (index, score) pairs in
+ * descending score order and returns how many were written. */
+int pr_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val);
+int pr_topk_naive(const float *scores, int32_t n, int k, int32_t *idx, float *val);
+
+#endif

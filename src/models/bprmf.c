@@ -1,0 +1,222 @@
+/* models/bprmf.c: BPR matrix factorisation (Rendle et al., UAI 2009).
+ *
+ *   s(u,i) = U[u] . V[i]                       (+ b[i] with bias=1)
+ *   loss   = mean_s softplus(-(s(u,i) - s(u,j))) + reg * mean_s (|U[u]|^2 + |V[i]|^2 + |V[j]|^2)
+ * over a batch of (u, i, j) triples, j a sampled negative. The regulariser
+ * acts on the rows the batch touches, as MMRec's EmbLoss does.
+ *
+ * Sparse: a batch touches B user rows and 2B item rows. forward/backward are
+ * threaded over samples and write per-sample slot gradients; step reduces
+ * them per row in sample order (nn/embedding.h), so training is bit-identical
+ * for any thread count. Init: Xavier normal, as MMRec's BPR. Keys: bias (0). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "models/model.h"
+#include "nn/embedding.h"
+
+typedef struct {
+    pr_model base;
+    int d, bias;
+    float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
+    pr_embed eU, eV, eb;
+    pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
+    pr_optim opt;
+    float *x;                  /* (B) s(u,i) - s(u,j) of the last forward */
+    double *loss_part;         /* (nth) */
+    int cap;
+} bprmf;
+
+static void bprmf_free(pr_model *base);
+
+static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+static inline float sigmoid(float x) {
+    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+
+static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features *f,
+                      const pr_config *c, pr_pool *pool, pr_error *err) {
+    bprmf *m = pr_calloc(1, sizeof *m);
+    if (!m) return pr_err(err, PR_E_NOMEM, "bprmf");
+    int rc = 0, kind;
+    int32_t nu = data->n_users, ni = data->n_items;
+    m->base.data = data;
+    m->base.cfg = c;
+    m->base.pool = pool;
+    m->d = c->d;
+    m->bias = (int)pr_config_i(c, "bias", 0);
+    m->cap = c->batch;
+    if ((rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
+    pr_optim_init(&m->opt, kind, c->lr);
+    m->base.n_params = (int64_t)(nu + ni) * m->d + (m->bias ? ni : 0);
+    m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
+    m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
+    m->loss_part = pr_calloc((size_t)pr_pool_size(pool), sizeof *m->loss_part);
+    if (!m->base.params || !m->x || !m->loss_part) goto oom;
+    m->U = m->base.params;
+    m->V = m->U + (int64_t)nu * m->d;
+    m->b = m->bias ? m->V + (int64_t)ni * m->d : NULL;
+    /* Xavier normal: std = sqrt(2 / (fan_in + fan_out)) with PyTorch's fans of an (n, d) table */
+    pr_rng r;
+    pr_rng_init(&r, c->seed, 0x6270726dULL);
+    float su = sqrtf(2.0f / (float)(nu + m->d)), sv = sqrtf(2.0f / (float)(ni + m->d));
+    for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
+    for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
+    if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
+    int dense = kind == PR_OPT_ADAM_DENSE;
+    if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||
+        pr_rowgrad_init(&m->gU, nu, m->d, m->cap, dense) ||
+        pr_rowgrad_init(&m->gV, ni, m->d, 2 * (int64_t)m->cap, dense))
+        goto oom;
+    if (m->b && (pr_embed_init(&m->eb, m->b, ni, 1, kind) ||
+                 pr_rowgrad_init(&m->gb, ni, 1, 2 * (int64_t)m->cap, dense)))
+        goto oom;
+    *out = &m->base;
+    return 0;
+oom:
+    rc = pr_err(err, PR_E_NOMEM, "bprmf: %d users x %d items x d=%d", nu, ni, m->d);
+fail:
+    bprmf_free(&m->base);
+    return rc;
+}
+
+typedef struct {
+    bprmf *m;
+    const pr_batch *b;
+} batch_job;
+
+static inline float score(const bprmf *m, int32_t u, int32_t i) {
+    float s = 0;
+    const float *pu = m->U + (int64_t)u * m->d, *qi = m->V + (int64_t)i * m->d;
+    for (int k = 0; k < m->d; k++) s += pu[k] * qi[k];
+    return m->b ? s + m->b[i] : s;
+}
+
+static inline float sqnorm(const float *x, int d) {
+    float s = 0;
+    for (int k = 0; k < d; k++) s += x[k] * x[k];
+    return s;
+}
+
+static void forward_slice(void *ctx, int ith, int nth) {
+    batch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_batch *bt = J->b;
+    int64_t lo, hi;
+    pr_split(bt->B, ith, nth, &lo, &hi);
+    double loss = 0;
+    float reg = m->base.cfg->reg;
+    int d = m->d;
+    for (int64_t s = lo; s < hi; s++) {
+        int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
+        float x = score(m, u, i) - score(m, u, j);
+        m->x[s] = x;
+        loss += softplus(-x);
+        if (reg > 0)
+            loss += reg * (sqnorm(m->U + (int64_t)u * d, d) + sqnorm(m->V + (int64_t)i * d, d) +
+                           sqnorm(m->V + (int64_t)j * d, d));
+    }
+    m->loss_part[ith] = loss;
+}
+
+static double bprmf_forward(pr_model *base, const pr_batch *bt) {
+    bprmf *m = (bprmf *)base;
+    batch_job J = {m, bt};
+    int nth = pr_pool_size(base->pool);
+    pr_pool_run(base->pool, forward_slice, &J);
+    double loss = 0;
+    for (int t = 0; t < nth; t++) loss += m->loss_part[t];
+    return loss / bt->B;
+}
+
+/* d loss / d x = -sigmoid(-x) / B; each sample writes its own three slots. */
+static void backward_slice(void *ctx, int ith, int nth) {
+    batch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_batch *bt = J->b;
+    int64_t lo, hi;
+    pr_split(bt->B, ith, nth, &lo, &hi);
+    int d = m->d;
+    float invB = 1.0f / (float)bt->B, r2 = 2.0f * m->base.cfg->reg * invB;
+    for (int64_t s = lo; s < hi; s++) {
+        int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
+        float g = -sigmoid(-m->x[s]) * invB;
+        const float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
+        float *gu = m->gU.g + s * d, *gi = m->gV.g + 2 * s * d, *gj = gi + d;
+        for (int k = 0; k < d; k++) {
+            gu[k] = g * (qi[k] - qj[k]) + r2 * pu[k];
+            gi[k] = g * pu[k] + r2 * qi[k];
+            gj[k] = -g * pu[k] + r2 * qj[k];
+        }
+        m->gU.row[s] = u;
+        m->gV.row[2 * s] = i;
+        m->gV.row[2 * s + 1] = j;
+        if (m->b) {
+            m->gb.g[2 * s] = g;
+            m->gb.g[2 * s + 1] = -g;
+            m->gb.row[2 * s] = i;
+            m->gb.row[2 * s + 1] = j;
+        }
+    }
+}
+
+static void bprmf_backward(pr_model *base, const pr_batch *bt) {
+    bprmf *m = (bprmf *)base;
+    batch_job J = {m, bt};
+    pr_pool_run(base->pool, backward_slice, &J);
+    m->gU.n = bt->B;
+    m->gV.n = 2 * (int64_t)bt->B;
+    m->gb.n = m->b ? 2 * (int64_t)bt->B : 0;
+}
+
+static void bprmf_step(pr_model *base, const pr_batch *bt) {
+    bprmf *m = (bprmf *)base;
+    m->opt.t++;
+    pr_embed_step(&m->eU, &m->gU, &m->opt, base->pool);
+    pr_embed_step(&m->eV, &m->gV, &m->opt, base->pool);
+    if (m->b) pr_embed_step(&m->eb, &m->gb, &m->opt, base->pool);
+}
+
+static void bprmf_dense_grad(pr_model *base, float *g) {
+    bprmf *m = (bprmf *)base;
+    int32_t nu = base->data->n_users, ni = base->data->n_items;
+    pr_rowgrad_to_dense(&m->gU, g);
+    pr_rowgrad_to_dense(&m->gV, g + (int64_t)nu * m->d);
+    if (m->b) pr_rowgrad_to_dense(&m->gb, g + (int64_t)(nu + ni) * m->d);
+}
+
+static int bprmf_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
+    bprmf *m = (bprmf *)base;
+    pr_snapshot view = {base->data->n_users, base->data->n_items, m->d, m->U, m->V, m->b};
+    if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "bprmf snapshot");
+    return 0;
+}
+
+static void bprmf_free(pr_model *base) {
+    bprmf *m = (bprmf *)base;
+    if (!m) return;
+    pr_embed_deinit(&m->eU);
+    pr_embed_deinit(&m->eV);
+    pr_embed_deinit(&m->eb);
+    pr_rowgrad_deinit(&m->gU);
+    pr_rowgrad_deinit(&m->gV);
+    pr_rowgrad_deinit(&m->gb);
+    pr_free_aligned(m->base.params);
+    free(m->x);
+    free(m->loss_part);
+    free(m);
+}
+
+const pr_model_ops pr_bprmf_ops = {
+    .name = "bprmf",
+    .help = "BPR matrix factorisation; keys: bias=0|1 (plus d, lr, reg, optim, batch)",
+    .init = bprmf_init,
+    .forward = bprmf_forward,
+    .backward = bprmf_backward,
+    .step = bprmf_step,
+    .dense_grad = bprmf_dense_grad,
+    .snapshot = bprmf_snapshot,
+    .free = bprmf_free,
+};

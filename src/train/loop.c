@@ -1,0 +1,156 @@
+/* train/loop.c: epochs, validation, early stopping (see loop.h). */
+#include "loop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "train/sampler.h"
+
+static int model_score_cb(const void *ctx, const int32_t *users, int n, float *out) {
+    const pr_model *m = ctx;
+    return m->ops->score(m, users, n, out);
+}
+
+void pr_model_scorer(const pr_model *m, const pr_snapshot *snap, pr_scorer *out) {
+    memset(out, 0, sizeof *out);
+    out->n_users = m->data->n_users;
+    out->n_items = m->data->n_items;
+    if (snap && snap->U) {
+        out->d = snap->d;
+        out->U = snap->U;
+        out->V = snap->V;
+        out->b = snap->b;
+    } else {
+        out->score = model_score_cb;
+        out->ctx = m;
+    }
+}
+
+void pr_train_result_free(pr_train_result *r) {
+    pr_snapshot_free(&r->best);
+    free(r->log);
+    memset(r, 0, sizeof *r);
+}
+
+static int log_epoch(pr_train_result *res, const pr_epoch_log *e) {
+    pr_epoch_log *l = pr_realloc(res->log, (size_t)res->n_log + 1, sizeof *l);
+    if (!l) return PR_E_NOMEM;
+    res->log = l;
+    l[res->n_log++] = *e;
+    return 0;
+}
+
+/* Validate the model as it is now; *snap receives its snapshot (owned). */
+static int validate(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_snapshot *snap,
+                    pr_metrics *out, double *secs, pr_error *err) {
+    double t0 = pr_now();
+    int rc = 0;
+    memset(snap, 0, sizeof *snap);
+    if (m->ops->snapshot && (rc = m->ops->snapshot(m, snap, err))) return rc;
+    if (valid && valid->nnz > 0) {
+        pr_scorer sc;
+        pr_model_scorer(m, snap, &sc);
+        rc = pr_evaluate(&sc, valid, opts, m->pool, out, err);
+    }
+    *secs += pr_now() - t0;
+    return rc;
+}
+
+static int run_closed_form(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts,
+                           pr_train_result *res, pr_error *err) {
+    double t0 = pr_now();
+    int rc = m->ops->fit(m, err);
+    if (rc) return rc;
+    res->train_seconds = pr_now() - t0;
+    res->epochs_run = res->best_epoch = 1;
+    if ((rc = validate(m, valid, opts, &res->best, &res->best_metrics, &res->eval_seconds, err)))
+        return rc;
+    res->best_valid = pr_metrics_get(&res->best_metrics, m->cfg->stop_metric);
+    pr_epoch_log e = {1, NAN, res->best_valid, res->train_seconds, 0};
+    if (log_epoch(res, &e)) return pr_err(err, PR_E_NOMEM, "train log");
+    pr_log("%s: fitted in %.2fs, valid %s %.4f", m->ops->name, res->train_seconds,
+           m->cfg->stop_metric, res->best_valid);
+    return 0;
+}
+
+int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_train_result *res,
+             pr_error *err) {
+    const pr_config *c = m->cfg;
+    memset(res, 0, sizeof *res);
+    res->best_valid = -INFINITY;
+    if (m->ops->fit) return run_closed_form(m, valid, opts, res, err);
+    if (!m->ops->forward || !m->ops->backward || !m->ops->step)
+        return pr_err(err, PR_E_STATE, "%s: model has neither fit nor forward/backward/step", m->ops->name);
+
+    pr_sampler smp;
+    int rc = pr_sampler_init(&smp, m->data->train, c->batch, (int)pr_config_i(c, "n_neg", 1), c->seed,
+                             NULL, err);
+    if (rc) return rc;
+    int has_valid = valid && valid->nnz > 0, bad = 0;
+    pr_snapshot cur = {0};
+    pr_metrics met;
+    for (int epoch = 1; epoch <= c->epochs; epoch++) {
+        double t0 = pr_now(), loss = 0;
+        if (m->ops->epoch_begin && (rc = m->ops->epoch_begin(m, epoch, err))) goto done;
+        int64_t n_batches = pr_sampler_epoch(&smp, epoch);
+        pr_progress prog;
+        pr_progress_init(&prog, "  batches", n_batches);
+        for (int64_t b = 0; b < n_batches; b++) {
+            pr_batch bt;
+            pr_sampler_batch(&smp, b, m->pool, &bt);
+            double l = m->ops->forward(m, &bt);
+            if (!isfinite(l)) {
+                rc = pr_err(err, PR_E_NUMERIC, "%s: loss is %g at epoch %d, batch %lld (try a smaller lr)",
+                            m->ops->name, l, epoch, (long long)b);
+                goto done;
+            }
+            m->ops->backward(m, &bt);
+            m->ops->step(m, &bt);
+            loss += l;
+            pr_progress_update(&prog, b + 1);
+        }
+        pr_progress_end(&prog);
+        double secs = pr_now() - t0;
+        res->train_seconds += secs;
+        res->epochs_run = epoch;
+        pr_epoch_log e = {epoch, loss / (double)n_batches, NAN, secs, (double)smp.n / secs};
+        int last = epoch == c->epochs;
+        if (has_valid && (epoch % c->eval_every == 0 || last)) {
+            if ((rc = validate(m, valid, opts, &cur, &met, &res->eval_seconds, err))) goto done;
+            e.valid = pr_metrics_get(&met, c->stop_metric);
+            if (e.valid > res->best_valid) {
+                res->best_valid = e.valid;
+                res->best_epoch = epoch;
+                res->best_metrics = met;
+                pr_snapshot_free(&res->best);
+                res->best = cur; /* ownership moves */
+                memset(&cur, 0, sizeof cur);
+                bad = 0;
+            } else {
+                pr_snapshot_free(&cur);
+                bad++;
+            }
+        }
+        if (log_epoch(res, &e)) { rc = pr_err(err, PR_E_NOMEM, "train log"); goto done; }
+        pr_log("epoch %4d  loss %.5f  %5.2fs  %.2fM samples/s%s%s", epoch, e.loss, secs,
+               e.samples_per_s / 1e6, has_valid && e.valid == e.valid ? "  valid " : "",
+               has_valid && e.valid == e.valid ? c->stop_metric : "");
+        if (has_valid && e.valid == e.valid)
+            pr_log("            %s %.4f (best %.4f at epoch %d)", c->stop_metric, e.valid,
+                   res->best_valid, res->best_epoch);
+        if (has_valid && c->patience > 0 && bad >= c->patience) {
+            pr_log("early stop: no improvement in %d validations", bad);
+            break;
+        }
+    }
+    if (!has_valid) { /* keep the last epoch */
+        res->best_epoch = res->epochs_run;
+        if (m->ops->snapshot && (rc = m->ops->snapshot(m, &res->best, err))) goto done;
+    }
+done:
+    pr_snapshot_free(&cur);
+    pr_sampler_deinit(&smp);
+    return rc;
+}

@@ -120,6 +120,9 @@ struct pr_model {
 };
 
 const pr_model_ops *pr_model_find(const char *name);
+/* ops->init, then sets (*out)->ops: what callers use to create a model. */
+int pr_model_new(const pr_model_ops *ops, const pr_dataset *d, const pr_features *f,
+                 const pr_config *c, pr_pool *pool, pr_model **out, pr_error *err);
 /* NULL-terminated list of every registered model. */
 const pr_model_ops *const *pr_model_list(void);
 

@@ -20,3 +20,15 @@ const pr_model_ops *pr_model_find(const char *name) {
 }
 
 const pr_model_ops *const *pr_model_list(void) { return registry; }
+
+int pr_model_new(const pr_model_ops *ops, const pr_dataset *d, const pr_features *f,
+                 const pr_config *c, pr_pool *pool, pr_model **out, pr_error *err) {
+    if (ops->needs_features && (!f || f->n_mod == 0))
+        return pr_err(err, PR_E_ARG, "%s needs item features (--features or --items)", ops->name);
+    int rc = ops->init(out, d, f, c, pool, err);
+    if (rc == 0) {
+        (*out)->ops = ops;
+        (*out)->feat = f;
+    }
+    return rc;
+}

@@ -13,8 +13,7 @@ static pr_model *make(const char *name, const pr_dataset *d, pr_config *c, pr_po
     pr_error err;
     pr_model *m = NULL;
     const pr_model_ops *ops = pr_model_find(name);
-    if (!ops || ops->init(&m, d, NULL, c, pool, &err) != 0) return NULL;
-    m->ops = ops;
+    if (!ops || pr_model_new(ops, d, NULL, c, pool, &m, &err) != 0) return NULL;
     return m;
 }
 

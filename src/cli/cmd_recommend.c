@@ -1,0 +1,92 @@
+/* cli/cmd_recommend.c: `polyrec recommend` and `polyrec similar` — top items
+ * for a known user, or the items most similar to an item. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "models/modelfile.h"
+
+static const pr_flag rec_flags[] = {
+    {"model", "MODEL", "model file written by fit", 0},
+    {"user", "ID", "user id as in the training data", 0},
+    {"k", "N", "how many items (default 10)", 0},
+    {"json", NULL, "print JSON", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static const pr_flag sim_flags[] = {
+    {"model", "MODEL", "model file written by fit", 0},
+    {"item", "ID", "item id as in the training data", 0},
+    {"k", "N", "how many items (default 10)", 0},
+    {"json", NULL, "print JSON", 0},
+    {NULL, NULL, NULL, 0},
+};
+
+static int parse_k(const pr_args *a, int *k, pr_error *err) {
+    const char *s = pr_args_get(a, "k", "10");
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 100000) return pr_err(err, PR_E_ARG, "--k: '%s' is not a count in [1, 100000]", s);
+    *k = (int)v;
+    return 0;
+}
+
+static void print_list(const pr_recsys *r, const char *key, const char *id, const int32_t *idx,
+                       const float *val, int n, int json) {
+    if (json) {
+        printf("{\"%s\": ", key);
+        cli_json_str(stdout, id);
+        printf(", \"items\": [");
+        for (int j = 0; j < n; j++) {
+            printf("%s{\"item\": ", j ? ", " : "");
+            cli_json_str(stdout, pr_idmap_name(r->items, idx[j]));
+            printf(", \"score\": %.6g}", val[j]);
+        }
+        printf("]}\n");
+        return;
+    }
+    printf("%-5s %-24s %s\n", "rank", "item", "score");
+    for (int j = 0; j < n; j++) printf("%-5d %-24s %.5g\n", j + 1, pr_idmap_name(r->items, idx[j]), val[j]);
+}
+
+static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, const char *key,
+               pr_error *err) {
+    pr_args a;
+    int rc = pr_args_parse(&a, flags, argc, argv, err), k;
+    if (rc) return rc;
+    if (a.help) {
+        pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL --user ID [--k N] [--json]"
+                                                : "--model MODEL --item ID [--k N] [--json]", flags);
+        return 0;
+    }
+    const char *path = pr_args_get(&a, "model", NULL), *id = pr_args_get(&a, key, NULL);
+    if (!path) return pr_err(err, PR_E_ARG, "--model MODEL is required");
+    if (!id) return pr_err(err, PR_E_ARG, "--%s ID is required", key);
+    if ((rc = parse_k(&a, &k, err))) return rc;
+    pr_recsys r;
+    if ((rc = pr_recsys_open(&r, path, err))) return rc;
+    int32_t *idx = pr_malloc((size_t)k, sizeof *idx);
+    float *val = pr_malloc((size_t)k, sizeof *val);
+    if (!idx || !val) { rc = pr_err(err, PR_E_NOMEM, "%s", cmd); goto done; }
+    int n;
+    if (!strcmp(key, "user")) {
+        int32_t u = pr_idmap_get(r.users, id);
+        if (u < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--user: '%s' is not a user of %s", id, path); goto done; }
+        n = pr_recsys_recommend(&r, u, k, idx, val);
+    } else {
+        int32_t i = pr_idmap_get(r.items, id);
+        if (i < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--item: '%s' is not an item of %s", id, path); goto done; }
+        n = pr_recsys_similar(&r, i, k, idx, val);
+    }
+    if (n < 0) { rc = pr_err(err, n, "%s: out of memory", cmd); goto done; }
+    print_list(&r, key, id, idx, val, n, pr_args_has(&a, "json"));
+done:
+    free(idx);
+    free(val);
+    pr_recsys_close(&r);
+    return rc;
+}
+
+int cmd_recommend(int argc, char **argv, pr_error *err) { return run(argc, argv, rec_flags, "recommend", "user", err); }
+int cmd_similar(int argc, char **argv, pr_error *err) { return run(argc, argv, sim_flags, "similar", "item", err); }

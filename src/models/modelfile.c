@@ -1,0 +1,252 @@
+/* models/modelfile.c: writing and serving model files (see modelfile.h). */
+#include "modelfile.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/topk.h"
+#include "models/itemknn.h"
+
+int pr_csr_save(const pr_csr *m, pr_buf *b) {
+    pr_buf_put_u32(b, (uint32_t)m->n_rows);
+    pr_buf_put_u32(b, (uint32_t)m->n_cols);
+    pr_buf_put_u32(b, m->val != NULL);
+    pr_buf_put_i64(b, m->nnz);
+    pr_buf_put(b, m->indptr, ((size_t)m->n_rows + 1) * sizeof *m->indptr);
+    pr_buf_put(b, m->indices, (size_t)m->nnz * sizeof *m->indices);
+    if (m->val) pr_buf_put(b, m->val, (size_t)m->nnz * sizeof *m->val);
+    return b->oom ? PR_E_NOMEM : 0;
+}
+
+int pr_csr_load(pr_csr **out, pr_cur *c, pr_error *err) {
+    uint32_t nr, nc, hv;
+    int64_t nnz;
+    int rc;
+    if ((rc = pr_cur_get_u32(c, &nr, err)) || (rc = pr_cur_get_u32(c, &nc, err)) ||
+        (rc = pr_cur_get_u32(c, &hv, err)) || (rc = pr_cur_get_i64(c, &nnz, err)))
+        return rc;
+    size_t need = ((size_t)nr + 1) * 8 + (size_t)(nnz < 0 ? 0 : nnz) * (hv ? 8 : 4);
+    if (nr > INT32_MAX || nc > INT32_MAX || nnz < 0 || need > pr_cur_left(c))
+        return pr_err(err, PR_E_FORMAT, "%s: sparse matrix header is corrupt", c->what);
+    pr_csr *m = pr_csr_new((int32_t)nr, (int32_t)nc, nnz, hv != 0);
+    if (!m) return pr_err(err, PR_E_NOMEM, "%s", c->what);
+    pr_cur_get(c, m->indptr, ((size_t)nr + 1) * sizeof *m->indptr, err);
+    pr_cur_get(c, m->indices, (size_t)nnz * sizeof *m->indices, err);
+    if (hv) pr_cur_get(c, m->val, (size_t)nnz * sizeof *m->val, err);
+    /* structure must be consistent before anyone indexes with it */
+    int ok = m->indptr[0] == 0 && m->indptr[nr] == nnz;
+    for (uint32_t r = 0; ok && r < nr; r++) ok = m->indptr[r] <= m->indptr[r + 1];
+    for (int64_t k = 0; ok && k < nnz; k++) ok = m->indices[k] >= 0 && (uint32_t)m->indices[k] < nc;
+    if (!ok) {
+        pr_csr_free(m);
+        return pr_err(err, PR_E_FORMAT, "%s: sparse matrix structure is corrupt", c->what);
+    }
+    *out = m;
+    return 0;
+}
+
+static int add_buf(pr_secwriter *w, const char *name, pr_buf *b) {
+    if (b->oom) return PR_E_NOMEM;
+    int rc = pr_secwriter_add(w, name, b->data, b->len, 1);
+    pr_buf_free(b);
+    return rc;
+}
+
+int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *snap,
+                      const char *meta, pr_error *err) {
+    pr_secwriter w;
+    pr_secwriter_init(&w);
+    pr_buf b;
+    int rc = 0;
+    const pr_config *c = m->cfg;
+    char head[2048];
+    snprintf(head, sizeof head,
+             "format=1\nmodel=%s\ncreated=%lld\nn_users=%d\nn_items=%d\nd=%d\nepochs=%d\nbatch=%d\n"
+             "lr=%g\nreg=%g\noptim=%s\nseed=%llu\nstop_metric=%s\n",
+             m->ops->name, (long long)time(NULL), m->data->n_users, m->data->n_items, c->d,
+             c->epochs, c->batch, c->lr, c->reg, c->optim, (unsigned long long)c->seed, c->stop_metric);
+    pr_buf_init(&b);
+    pr_buf_put(&b, head, strlen(head));
+    for (int i = 0; i < c->n_kv; i++) {
+        char kv[160];
+        int n = snprintf(kv, sizeof kv, "%s=%s\n", c->kv[i].key, c->kv[i].val);
+        pr_buf_put(&b, kv, (size_t)n);
+    }
+    if (meta) pr_buf_put(&b, meta, strlen(meta));
+    if ((rc = add_buf(&w, "meta", &b))) goto oom;
+    pr_buf_init(&b);
+    pr_idmap_save(m->data->users, &b);
+    if ((rc = add_buf(&w, "users", &b))) goto oom;
+    pr_buf_init(&b);
+    pr_idmap_save(m->data->items, &b);
+    if ((rc = add_buf(&w, "items", &b))) goto oom;
+    pr_buf_init(&b);
+    pr_csr_save(m->data->train, &b);
+    if ((rc = add_buf(&w, "train", &b))) goto oom;
+    if (snap && snap->U) {
+        int32_t hdr[4] = {snap->n_users, snap->n_items, snap->d, snap->b != NULL};
+        if (pr_secwriter_add(&w, "snap", hdr, sizeof hdr, 1) ||
+            pr_secwriter_add(&w, "U", snap->U, (size_t)snap->n_users * snap->d * sizeof(float), 0) ||
+            pr_secwriter_add(&w, "V", snap->V, (size_t)snap->n_items * snap->d * sizeof(float), 0) ||
+            (snap->b && pr_secwriter_add(&w, "b", snap->b, (size_t)snap->n_items * sizeof(float), 0)))
+            goto oom;
+    } else if (strcmp(m->ops->name, "itemknn") == 0) {
+        pr_buf_init(&b);
+        pr_csr_save(pr_itemknn_matrix(m), &b);
+        if ((rc = add_buf(&w, "knn", &b))) goto oom;
+    } else {
+        rc = pr_err(err, PR_E_STATE, "%s: model has no snapshot to save", m->ops->name);
+        goto done;
+    }
+    rc = pr_secwriter_write(&w, path, err);
+    goto done;
+oom:
+    rc = pr_err(err, PR_E_NOMEM, "%s: building model file", path);
+done:
+    pr_secwriter_deinit(&w);
+    return rc;
+}
+
+static int knn_score_cb(const void *ctx, const int32_t *users, int n, float *out) {
+    const pr_recsys *r = ctx;
+    return pr_itemknn_score(r->knn, r->train, users, n, out);
+}
+
+static int load_blob(pr_recsys *r, const char *name, pr_cur *c, pr_error *err) {
+    const void *p;
+    size_t n;
+    if (pr_secfile_get(&r->file, name, &p, &n))
+        return pr_err(err, PR_E_FORMAT, "%s: section '%s' is missing", r->file.path, name);
+    pr_cur_init(c, p, n, name);
+    return 0;
+}
+
+int pr_recsys_open(pr_recsys *r, const char *path, pr_error *err) {
+    memset(r, 0, sizeof *r);
+    int rc = pr_secfile_open(&r->file, path, err);
+    if (rc) return rc;
+    pr_cur c;
+    if ((rc = load_blob(r, "meta", &c, err))) goto fail;
+    if (!(r->meta = malloc(pr_cur_left(&c) + 1))) { rc = pr_err(err, PR_E_NOMEM, "%s", path); goto fail; }
+    memcpy(r->meta, c.p, pr_cur_left(&c));
+    r->meta[pr_cur_left(&c)] = '\0';
+    char buf[64];
+    snprintf(r->model, sizeof r->model, "%s", pr_recsys_meta(r, "model", buf, sizeof buf));
+    if ((rc = load_blob(r, "users", &c, err)) || (rc = pr_idmap_load(&r->users, &c, err))) goto fail;
+    if ((rc = load_blob(r, "items", &c, err)) || (rc = pr_idmap_load(&r->items, &c, err))) goto fail;
+    if ((rc = load_blob(r, "train", &c, err)) || (rc = pr_csr_load(&r->train, &c, err))) goto fail;
+    r->n_users = r->users->n;
+    r->n_items = r->items->n;
+    if (r->train->n_rows != r->n_users || r->train->n_cols != r->n_items) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: training matrix does not match the id maps", path);
+        goto fail;
+    }
+    const void *p;
+    size_t n;
+    if (pr_secfile_get(&r->file, "snap", &p, &n) == 0) {
+        int32_t hdr[4];
+        if (n != sizeof hdr) { rc = pr_err(err, PR_E_FORMAT, "%s: bad snapshot header", path); goto fail; }
+        memcpy(hdr, p, sizeof hdr);
+        size_t nu, nv, nb = 0;
+        const void *U, *V, *b = NULL;
+        if (hdr[0] != r->n_users || hdr[1] != r->n_items || hdr[2] < 1 || hdr[2] > 100000 ||
+            pr_secfile_get(&r->file, "U", &U, &nu) || pr_secfile_get(&r->file, "V", &V, &nv) ||
+            nu != (size_t)hdr[0] * hdr[2] * 4 || nv != (size_t)hdr[1] * hdr[2] * 4 ||
+            (hdr[3] && (pr_secfile_get(&r->file, "b", &b, &nb) || nb != (size_t)hdr[1] * 4))) {
+            rc = pr_err(err, PR_E_FORMAT, "%s: snapshot sections are inconsistent", path);
+            goto fail;
+        }
+        r->d = hdr[2];
+        r->U = U;
+        r->V = V;
+        r->b = b;
+        r->scorer = (pr_scorer){r->n_users, r->n_items, r->d, r->U, r->V, r->b, NULL, NULL};
+    } else if (pr_secfile_get(&r->file, "knn", &p, &n) == 0) {
+        pr_cur_init(&c, p, n, "knn");
+        if ((rc = pr_csr_load(&r->knn, &c, err))) goto fail;
+        if (r->knn->n_rows != r->n_items || r->knn->n_cols != r->n_items) {
+            rc = pr_err(err, PR_E_FORMAT, "%s: similarity matrix does not match the items", path);
+            goto fail;
+        }
+        r->scorer = (pr_scorer){r->n_users, r->n_items, 0, NULL, NULL, NULL, knn_score_cb, r};
+    } else {
+        rc = pr_err(err, PR_E_FORMAT, "%s: no snapshot or similarity section", path);
+        goto fail;
+    }
+    return 0;
+fail:
+    pr_recsys_close(r);
+    return rc;
+}
+
+void pr_recsys_close(pr_recsys *r) {
+    pr_idmap_free(r->users);
+    pr_idmap_free(r->items);
+    pr_csr_free(r->train);
+    pr_csr_free(r->knn);
+    free(r->meta);
+    pr_secfile_close(&r->file);
+    memset(r, 0, sizeof *r);
+}
+
+const char *pr_recsys_meta(const pr_recsys *r, const char *key, char *buf, size_t n) {
+    size_t kl = strlen(key);
+    buf[0] = '\0';
+    for (const char *p = r->meta; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = PR_MIN(len - kl - 1, n - 1);
+            memcpy(buf, p + kl + 1, vl);
+            buf[vl] = '\0';
+            break;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return buf;
+}
+
+int pr_recsys_recommend(const pr_recsys *r, int32_t u, int k, int32_t *idx, float *val) {
+    float *row = pr_malloc((size_t)r->n_items, sizeof *row);
+    float *scratch = pr_malloc((size_t)(r->d > 0 ? r->d : 1), sizeof *scratch);
+    int got = PR_E_NOMEM;
+    if (row && scratch && pr_scorer_score(&r->scorer, &u, 1, scratch, row) == 0) {
+        for (int64_t p = r->train->indptr[u]; p < r->train->indptr[u + 1]; p++)
+            row[r->train->indices[p]] = -INFINITY;
+        got = pr_topk(row, r->n_items, k, idx, val);
+    }
+    free(row);
+    free(scratch);
+    return got;
+}
+
+int pr_recsys_similar(const pr_recsys *r, int32_t i, int k, int32_t *idx, float *val) {
+    float *row = pr_malloc((size_t)r->n_items, sizeof *row);
+    if (!row) return PR_E_NOMEM;
+    if (r->knn) {
+        for (int32_t j = 0; j < r->n_items; j++) row[j] = -INFINITY;
+        for (int64_t p = r->knn->indptr[i]; p < r->knn->indptr[i + 1]; p++)
+            row[r->knn->indices[p]] = r->knn->val[p];
+    } else {
+        /* cosine similarity of item vectors: row = V . V[i] / (|V_j| |V_i|) */
+        const float *vi = r->V + (int64_t)i * r->d;
+        double ni = 0;
+        for (int q = 0; q < r->d; q++) ni += (double)vi[q] * vi[q];
+        for (int32_t j = 0; j < r->n_items; j++) {
+            const float *vj = r->V + (int64_t)j * r->d;
+            double dot = 0, nj = 0;
+            for (int q = 0; q < r->d; q++) {
+                dot += (double)vi[q] * vj[q];
+                nj += (double)vj[q] * vj[q];
+            }
+            row[j] = ni > 0 && nj > 0 ? (float)(dot / sqrt(ni * nj)) : -INFINITY;
+        }
+    }
+    row[i] = -INFINITY;
+    int got = pr_topk(row, r->n_items, k, idx, val);
+    free(row);
+    return got;
+}

@@ -53,7 +53,7 @@ static void print_list(const pr_recsys *r, const char *key, const char *id, cons
 static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, const char *key,
                pr_error *err) {
     pr_args a;
-    int rc = pr_args_parse(&a, flags, argc, argv, err), k;
+    int rc = pr_args_parse(&a, flags, argc, argv, err), k = 10;
     if (rc) return rc;
     if (a.help) {
         pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL --user ID [--k N] [--json]"

@@ -8,7 +8,10 @@
  * Sparse: a batch touches B user rows and 2B item rows. forward/backward are
  * threaded over samples and write per-sample slot gradients; step reduces
  * them per row in sample order (nn/embedding.h), so training is bit-identical
- * for any thread count. Init: Xavier normal, as MMRec's BPR. Keys: bias (0). */
+ * for any thread count. Init: Xavier normal, as MMRec's BPR. Keys: bias (0),
+ * hogwild (0): with hogwild=1 and optim=sgd, backward applies each sample's
+ * SGD update at once from its thread (Recht et al., NIPS 2011), skipping the
+ * slot reduction: the fastest mode, not reproducible across thread counts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,7 @@
 
 typedef struct {
     pr_model base;
-    int d, bias;
+    int d, bias, hogwild;
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
     pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
@@ -47,9 +50,14 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->base.pool = pool;
     m->d = c->d;
     m->bias = (int)pr_config_i(c, "bias", 0);
+    m->hogwild = (int)pr_config_i(c, "hogwild", 0);
     m->cap = c->batch;
     if ((rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
     pr_optim_init(&m->opt, kind, c->lr);
+    if (m->hogwild && kind != PR_OPT_SGD) {
+        rc = pr_err(err, PR_E_ARG, "bprmf: hogwild=1 needs optim=sgd");
+        goto fail;
+    }
     m->base.n_params = (int64_t)(nu + ni) * m->d + (m->bias ? ni : 0);
     m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
     m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
@@ -162,9 +170,40 @@ static void backward_slice(void *ctx, int ith, int nth) {
     }
 }
 
+/* Hogwild SGD: update the three rows in place, racing benignly with other threads. */
+static void hogwild_slice(void *ctx, int ith, int nth) {
+    batch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_batch *bt = J->b;
+    int64_t lo, hi;
+    pr_split(bt->B, ith, nth, &lo, &hi);
+    int d = m->d;
+    float lr = m->opt.lr, r2 = 2.0f * m->base.cfg->reg;
+    for (int64_t s = lo; s < hi; s++) {
+        int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
+        float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
+        float x = score(m, u, i) - score(m, u, j), g = -sigmoid(-x);
+        for (int k = 0; k < d; k++) {
+            float a = pu[k], bi = qi[k], bj = qj[k];
+            pu[k] -= lr * (g * (bi - bj) + r2 * a);
+            qi[k] -= lr * (g * a + r2 * bi);
+            qj[k] -= lr * (-g * a + r2 * bj);
+        }
+        if (m->b) {
+            m->b[i] -= lr * g;
+            m->b[j] += lr * g;
+        }
+    }
+}
+
 static void bprmf_backward(pr_model *base, const pr_batch *bt) {
     bprmf *m = (bprmf *)base;
     batch_job J = {m, bt};
+    if (m->hogwild) {
+        pr_pool_run(base->pool, hogwild_slice, &J);
+        m->gU.n = m->gV.n = m->gb.n = 0;
+        return;
+    }
     pr_pool_run(base->pool, backward_slice, &J);
     m->gU.n = bt->B;
     m->gV.n = 2 * (int64_t)bt->B;
@@ -173,6 +212,7 @@ static void bprmf_backward(pr_model *base, const pr_batch *bt) {
 
 static void bprmf_step(pr_model *base, const pr_batch *bt) {
     bprmf *m = (bprmf *)base;
+    if (m->hogwild) return; /* applied in backward */
     m->opt.t++;
     pr_embed_step(&m->eU, &m->gU, &m->opt, base->pool);
     pr_embed_step(&m->eV, &m->gV, &m->opt, base->pool);
@@ -211,7 +251,7 @@ static void bprmf_free(pr_model *base) {
 
 const pr_model_ops pr_bprmf_ops = {
     .name = "bprmf",
-    .help = "BPR matrix factorisation; keys: bias=0|1 (plus d, lr, reg, optim, batch)",
+    .help = "BPR matrix factorisation; keys: bias=0|1, hogwild=0|1 (with optim=sgd)",
     .init = bprmf_init,
     .forward = bprmf_forward,
     .backward = bprmf_backward,

@@ -194,6 +194,9 @@ static int next_record(scanner *S, record *r) {
     if (S->delim == ' ')
         while (s < end && *s == ' ') s++;
     for (;;) {
+        const char *t = s; /* spaces before an opening quote ("a, "b, c"") */
+        while (t < end && (*t == ' ' || (*t == '\t' && S->delim != '\t')) && !at_delim(S, t)) t++;
+        if (t < end && *t == '"') s = t;
         field f = {s, 0, 0};
         if (s < end && *s == '"') { /* quoted: runs to the next lone quote */
             const char *q = s + 1;

@@ -153,6 +153,13 @@ TEST(test_line_endings_and_delimiters) {
         CHECK_NEAR(x->rating[2], 9, 0);
         pr_interactions_free(x);
     }
+    /* spaces around quoted fields, as hand-written CSV has them */
+    CHECK_EQ_INT(t_read_text("spaces.csv", "user, item, rating\n1, \"a, b\" , 4\n", NULL, &x, &err), 0);
+    if (x) {
+        CHECK_STR(iname(x, 0), "a, b");
+        CHECK_NEAR(x->rating[0], 4, 0);
+        pr_interactions_free(x);
+    }
     /* CRLF with a quoted last field */
     CHECK_EQ_INT(t_read_text("crlf2.csv", "a,\"b\"\r\nc,\"d\"\r\n", NULL, &x, &err), 0);
     if (x) {

@@ -207,7 +207,7 @@ TEST(test_temporal) {
     pr_interactions *x = users_with(1, (int[]){10}, 0);
     pr_error err;
     for (int k = 0; k < 20; k++) {
-        char is[8];
+        char is[16];
         snprintf(is, sizeof is, "i%d", k);
         pr_interactions_push(x, "v", is, 1, 2000 + k, 0, &err);
     }
@@ -300,7 +300,7 @@ TEST(test_no_leakage_with_duplicates) {
     for (int u = 0; u < 30; u++)
         for (int k = 0; k < 12; k++, pairs++)
             for (int rep = 0; rep < 2; rep++) {
-                char us[8], is[8];
+                char us[16], is[16];
                 snprintf(us, sizeof us, "u%d", u);
                 snprintf(is, sizeof is, "i%d", (u * 7 + k) % 40);
                 pr_interactions_push(x, us, is, 1, 0, 0, &err);

@@ -45,6 +45,7 @@ typedef struct pr_read_opts {
     int skip_bad;          /* skip malformed lines (and count them) instead of failing */
     char delim;            /* 0 = detect; ':' means the MovieLens-1M "::" separator */
     int header;            /* 0 = detect, 1 = the first line is a header, -1 = there is none */
+    int64_t max_ids;       /* distinct users (and items) allowed; 0 = PR_ID_MAX_COUNT */
 } pr_read_opts;
 
 /* Read an interaction file (o may be NULL: all defaults). Errors name file,

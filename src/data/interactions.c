@@ -18,8 +18,9 @@
  * Speed: the file is mapped whole (pr_map_open) and each record is split by a
  * hand-written scanner into (pointer, length) fields; numbers are parsed in
  * place with a fast decimal path (strtod only for exotic forms). Rows are
- * appended to arrays sized once from the newline count, so there is no
- * allocation per row. Cost: one pass over the bytes plus one hash probe per id.
+ * appended to arrays that double when full (a few reallocs per file, none per
+ * row). Cost: one pass over the bytes plus one hash probe per id (the user's
+ * is skipped when it repeats the previous row's, as in user-sorted files).
  *
  * Invariants: a line that fails is either an error naming PATH:LINE and the
  * field, or (skip_bad) skipped and counted; a skipped line adds no id. Limits:
@@ -75,27 +76,23 @@ static int grow_array(void **a, int64_t n, int64_t cap, size_t size, int create,
 
 int pr_interactions_reserve(pr_interactions *x, int64_t cap, int with_rating, int with_ts,
                             int with_label) {
-    if (cap < x->cap) cap = x->cap;
-    if (cap < 1) cap = 1;
     static const float one = 1.0f;
     static const int64_t zero = 0;
     static const int8_t train = PR_LABEL_TRAIN;
-    int rc = 0;
-    if (cap > x->cap || !x->user) {
-        if ((rc = grow_array((void **)&x->user, x->n, cap, sizeof *x->user, 1, &zero)) ||
-            (rc = grow_array((void **)&x->item, x->n, cap, sizeof *x->item, 1, &zero)))
-            return rc;
-    }
-    int64_t old = x->cap;
+    if (cap < x->cap) cap = x->cap;
+    if (cap < 1) cap = 1;
+    int grow = cap > x->cap || !x->user, rc = 0;
+    /* x->cap changes only when every array has the new size */
+    if ((grow && ((rc = grow_array((void **)&x->user, x->n, cap, sizeof *x->user, 1, &zero)) ||
+                  (rc = grow_array((void **)&x->item, x->n, cap, sizeof *x->item, 1, &zero)))) ||
+        ((grow || (with_rating && !x->rating)) &&
+         (rc = grow_array((void **)&x->rating, x->n, cap, sizeof *x->rating, with_rating, &one))) ||
+        ((grow || (with_ts && !x->ts)) &&
+         (rc = grow_array((void **)&x->ts, x->n, cap, sizeof *x->ts, with_ts, &zero))) ||
+        ((grow || (with_label && !x->label)) &&
+         (rc = grow_array((void **)&x->label, x->n, cap, sizeof *x->label, with_label, &train))))
+        return rc;
     x->cap = cap;
-    /* existing optional arrays grow; missing ones are created when asked */
-    if ((x->rating || with_rating) && (cap > old || !x->rating))
-        if ((rc = grow_array((void **)&x->rating, x->n, cap, sizeof *x->rating, 1, &one))) return rc;
-    if ((x->ts || with_ts) && (cap > old || !x->ts))
-        if ((rc = grow_array((void **)&x->ts, x->n, cap, sizeof *x->ts, 1, &zero))) return rc;
-    if ((x->label || with_label) && (cap > old || !x->label))
-        if ((rc = grow_array((void **)&x->label, x->n, cap, sizeof *x->label, 1, &train)))
-            return rc;
     return 0;
 }
 
@@ -169,7 +166,7 @@ typedef struct record {
 
 static int64_t count_nl(const char *p, const char *end) {
     int64_t n = 0;
-    while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) n++, p++;
+    for (; p < end; p++) n += *p == '\n'; /* vectorises; memchr per short line does not */
     return n;
 }
 
@@ -197,6 +194,9 @@ static int next_record(scanner *S, record *r) {
     if (S->delim == ' ')
         while (s < end && *s == ' ') s++;
     for (;;) {
+        const char *t = s; /* spaces before an opening quote ("a, "b, c"") */
+        while (t < end && (*t == ' ' || (*t == '\t' && S->delim != '\t')) && !at_delim(S, t)) t++;
+        if (t < end && *t == '"') s = t;
         field f = {s, 0, 0};
         if (s < end && *s == '"') { /* quoted: runs to the next lone quote */
             const char *q = s + 1;
@@ -225,7 +225,12 @@ static int next_record(scanner *S, record *r) {
                 s++;
             if (s < end && *s != '\n' && !at_delim(S, s) && !r->bad) r->bad = "text after a closing quote";
         } else {
-            while (s < end && *s != '\n' && !at_delim(S, s)) s++;
+            if (S->delim == ':') {
+                while (s < end && *s != '\n' && !at_delim(S, s)) s++;
+            } else {
+                const char d = S->delim;
+                while (s < end && *s != '\n' && *s != d) s++;
+            }
             f.n = (size_t)(s - f.p);
             trim(&f, S->delim);
         }
@@ -466,6 +471,10 @@ typedef struct reader {
     scanner S;
     int col[N_ROLES];
     int need;                 /* fields a data line must have */
+    int64_t max_ids;          /* distinct ids allowed per map */
+    const char *last_user;    /* previous row's user id text (files are often */
+    size_t last_user_n;       /* sorted by user: one hash probe saved per row) */
+    int32_t last_u;
     pr_interactions *x;
     char idbuf[2][PR_ID_MAX_LEN + 2];
 } reader;
@@ -541,15 +550,22 @@ static int parse_row(reader *R, const record *r, int *fatal, pr_error *err) {
             return bad_field(R, r, err, PR_E_PARSE, COL_LABEL, "not 0, 1 or 2 (train/valid/test)", f);
         label = (int8_t)(f->p[0] - '0');
     }
-    int32_t u = pr_idmap_add(x->users, us, un);
+    int32_t u = R->last_user && un == R->last_user_n && memcmp(us, R->last_user, un) == 0
+                    ? R->last_u
+                    : pr_idmap_add(x->users, us, un);
     int32_t i = u < 0 ? u : pr_idmap_add(x->items, is, in);
-    if (u < 0 || i < 0) {
+    if (u < 0 || i < 0 || u >= R->max_ids || i >= R->max_ids) {
         *fatal = 1;
-        int code = u < 0 ? u : i;
-        if (code == PR_E_NOMEM) return pr_err(err, PR_E_NOMEM, "%s: out of memory", R->S.path);
-        return pr_err(err, PR_E_RANGE, "%s:%lld: field '%s': more than %d distinct ids", R->S.path,
-                      (long long)r->line, u < 0 ? "user" : "item", PR_ID_MAX_COUNT);
+        if (u == PR_E_NOMEM || i == PR_E_NOMEM) return pr_err(err, PR_E_NOMEM, "%s: out of memory", R->S.path);
+        int bad_user = u < 0 || u >= R->max_ids;
+        return pr_err(err, PR_E_RANGE, "%s:%lld: field '%s': more than %lld distinct %ss", R->S.path,
+                      (long long)r->line, bad_user ? "user" : "item", (long long)R->max_ids,
+                      bad_user ? "user" : "item");
     }
+    /* remember the text only where it stays put (the file, not idbuf) */
+    R->last_user = us == R->idbuf[COL_USER] ? NULL : us;
+    R->last_user_n = un;
+    R->last_u = u;
     int64_t k = x->n++;
     x->user[k] = u;
     x->item[k] = i;
@@ -568,6 +584,10 @@ static int read_rows(reader *R, const pr_read_opts *o, pr_error *err) {
     pr_error local;
     while (next_record(&R->S, r)) {
         if (record_blank(r)) continue;
+        if (R->x->n == R->x->cap && pr_interactions_reserve(R->x, R->x->cap * 2, 0, 0, 0)) {
+            rc = pr_err(err, PR_E_NOMEM, "%s: %lld rows", R->S.path, (long long)R->x->n);
+            break;
+        }
         if ((rc = parse_row(R, r, &fatal, o->skip_bad ? &local : err)) == 0) continue;
         if (!o->skip_bad || fatal) {
             if (o->skip_bad) *err = local;
@@ -610,6 +630,7 @@ int pr_interactions_read(const char *path, const pr_read_opts *o, pr_interaction
     if (m.size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3; /* UTF-8 BOM */
     int fmt = o->format != PR_FMT_AUTO ? o->format : format_from_name(path);
     R->S = (scanner){path, data, end, 1, o->delim};
+    R->max_ids = o->max_ids > 0 && o->max_ids < PR_ID_MAX_COUNT ? o->max_ids : PR_ID_MAX_COUNT;
     if (!R->S.delim) {
         if (o->format == PR_FMT_TSV) R->S.delim = '\t';
         else if (o->format == PR_FMT_CSV) R->S.delim = ',';
@@ -630,8 +651,8 @@ int pr_interactions_read(const char *path, const pr_read_opts *o, pr_interaction
         R->S.line = line0;
     }
     for (int k = 0; k < N_ROLES; k++) R->need = PR_MAX(R->need, R->col[k] + 1);
-    /* rows <= newlines + 1: size the arrays once */
-    int64_t cap = count_nl(R->S.p, end) + 1;
+    /* a first guess of ~24 bytes a row; read_rows doubles when needed */
+    int64_t cap = (int64_t)((size_t)(end - R->S.p) / 24) + 16;
     if ((rc = pr_interactions_reserve(x, cap, R->col[COL_RATING] >= 0, R->col[COL_TS] >= 0,
                                       R->col[COL_LABEL] >= 0))) {
         rc = pr_err(err, PR_E_NOMEM, "%s: %lld rows", path, (long long)cap);

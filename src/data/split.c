@@ -288,6 +288,7 @@ static int assign_labels(const pr_interactions *x, pr_split_opts *o, int8_t *lab
 int pr_dataset_split(pr_interactions *x, const pr_split_opts *opts, pr_dataset **out, pr_error *err) {
     pr_split_opts o = {PR_SPLIT_DEFAULT, {0.8, 0.1, 0.1}, DEFAULT_COLD_SHARE, 0};
     if (opts) o = *opts;
+    if (!x) return pr_err(err, PR_E_ARG, "split: no interactions");
     pr_dataset *d = pr_calloc(1, sizeof *d);
     int8_t *lab = pr_malloc((size_t)x->n + 1, 1);
     int32_t *ru = pr_malloc((size_t)x->n + 1, sizeof *ru), *ri = pr_malloc((size_t)x->n + 1, sizeof *ri);

@@ -20,13 +20,16 @@ int pr_err(pr_error *err, int code, const char *fmt, ...) {
 
 int pr_err_wrap(pr_error *err, const char *fmt, ...) {
     if (!err) return PR_E_STATE;
-    char prefix[512], old[sizeof err->msg];
+    char prefix[256], old[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    size_t n = strlen(prefix);
+    if (n >= sizeof err->msg) n = sizeof err->msg - 1;
+    memcpy(err->msg, prefix, n);
+    snprintf(err->msg + n, sizeof err->msg - n, "%.*s", (int)(sizeof err->msg - n - 1), old);
     return err->code;
 }
 
@@ -48,7 +51,8 @@ const char *pr_err_name(int code) {
 
 void *pr_malloc(size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) return NULL;
-    return malloc(n * size ? n * size : 1);
+    size_t bytes = n * size;
+    return malloc(bytes ? bytes : 1);
 }
 
 void *pr_calloc(size_t n, size_t size) {
@@ -57,7 +61,8 @@ void *pr_calloc(size_t n, size_t size) {
 
 void *pr_realloc(void *p, size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) return NULL;
-    return realloc(p, n * size ? n * size : 1);
+    size_t bytes = n * size;
+    return realloc(p, bytes ? bytes : 1);
 }
 
 void *pr_alloc_aligned(size_t n, size_t size) {

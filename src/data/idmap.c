@@ -15,7 +15,10 @@ pr_idmap *pr_idmap_new(void) {
     if (!m) return NULL;
     m->n_slots = 1024;
     m->slots = pr_malloc(m->n_slots, sizeof *m->slots);
-    if (!m->slots) {
+    m->tags = pr_calloc(m->n_slots, sizeof *m->tags);
+    if (!m->slots || !m->tags) {
+        free(m->slots);
+        free(m->tags);
         free(m);
         return NULL;
     }
@@ -28,11 +31,13 @@ void pr_idmap_free(pr_idmap *m) {
     free(m->off);
     free(m->chars);
     free(m->slots);
+    free(m->tags);
     free(m);
 }
 
 static int32_t probe(const pr_idmap *m, const char *id, size_t len, uint64_t *slot) {
-    uint64_t mask = m->n_slots - 1, s = fnv1a(id, len) & mask;
+    uint64_t h = fnv1a(id, len), mask = m->n_slots - 1, s = h & mask;
+    uint32_t tag = (uint32_t)(h >> 32);
     for (;;) {
         int32_t i = m->slots[s];
         if (i < 0) {
@@ -40,7 +45,7 @@ static int32_t probe(const pr_idmap *m, const char *id, size_t len, uint64_t *sl
             return -1;
         }
         const char *name = m->chars + m->off[i];
-        if (strncmp(name, id, len) == 0 && name[len] == '\0') {
+        if (m->tags[s] == tag && strncmp(name, id, len) == 0 && name[len] == '\0') {
             *slot = s;
             return i;
         }
@@ -51,16 +56,25 @@ static int32_t probe(const pr_idmap *m, const char *id, size_t len, uint64_t *sl
 static int grow_slots(pr_idmap *m) {
     uint64_t n = m->n_slots * 2;
     int32_t *s = pr_malloc(n, sizeof *s);
-    if (!s) return PR_E_NOMEM;
+    uint32_t *t = pr_calloc(n, sizeof *t);
+    if (!s || !t) {
+        free(s);
+        free(t);
+        return PR_E_NOMEM;
+    }
     memset(s, 0xff, n * sizeof *s);
     free(m->slots);
+    free(m->tags);
     m->slots = s;
+    m->tags = t;
     m->n_slots = n;
     for (int32_t i = 0; i < m->n; i++) {
         const char *name = m->chars + m->off[i];
+        size_t len = strlen(name);
         uint64_t slot;
-        probe(m, name, strlen(name), &slot);
+        probe(m, name, len, &slot);
         m->slots[slot] = i;
+        m->tags[slot] = (uint32_t)(fnv1a(name, len) >> 32);
     }
     return 0;
 }
@@ -72,6 +86,11 @@ int32_t pr_idmap_add(pr_idmap *m, const char *id, size_t len) {
     int32_t i = probe(m, id, len, &slot);
     if (i >= 0) return i;
     if (m->n >= PR_ID_MAX_COUNT) return PR_E_RANGE;
+    /* grow first, so a failed allocation leaves the map unchanged */
+    if ((uint64_t)(m->n + 1) * 2 > m->n_slots) {
+        if (grow_slots(m) != 0) return PR_E_NOMEM;
+        probe(m, id, len, &slot);
+    }
     if (m->n == m->cap) {
         int32_t cap = m->cap ? m->cap * 2 : 1024;
         int64_t *off = pr_realloc(m->off, (size_t)cap, sizeof *off);
@@ -92,9 +111,8 @@ int32_t pr_idmap_add(pr_idmap *m, const char *id, size_t len) {
     m->off[m->n] = (int64_t)m->chars_len;
     m->chars_len += len + 1;
     m->slots[slot] = m->n;
-    i = m->n++;
-    if ((uint64_t)m->n * 2 > m->n_slots && grow_slots(m) != 0) return PR_E_NOMEM;
-    return i;
+    m->tags[slot] = (uint32_t)(fnv1a(id, len) >> 32);
+    return m->n++;
 }
 
 int32_t pr_idmap_find(const pr_idmap *m, const char *id, size_t len) {
@@ -129,6 +147,10 @@ int pr_idmap_load(pr_idmap **out, pr_cur *c, pr_error *err) {
             return pr_err(err, PR_E_FORMAT, "%s: id map entry %u is corrupt or duplicated", c->what, i);
         }
         p = z + 1;
+    }
+    if (p != end) {
+        pr_idmap_free(m);
+        return pr_err(err, PR_E_FORMAT, "%s: id map has trailing bytes", c->what);
     }
     c->p += len;
     *out = m;

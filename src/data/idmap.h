@@ -22,6 +22,7 @@ typedef struct pr_idmap {
     char *chars;         /* NUL-terminated names back to back */
     size_t chars_len, chars_cap;
     int32_t *slots;      /* (n_slots) index or -1 */
+    uint32_t *tags;      /* (n_slots) high hash bits of the slot's id: most misses skip strcmp */
     uint64_t n_slots;
     int32_t cap;         /* capacity of off */
 } pr_idmap;

@@ -105,8 +105,39 @@ typedef struct pr_model_ops {
      * gradient checks of models whose gradients are row-sparse; NULL when
      * backward already fills m->grads densely. */
     void (*dense_grad)(pr_model *m, float *g);
+    /* Item tower, for items that arrive after training (cold start): write what
+     * maps an item's (preprocessed) content vectors to its row of V and its bias
+     * into b; NULL for models without content. Read back by tower_load of the
+     * pr_tower_ops with the same name. */
+    int (*tower_save)(const pr_model *m, pr_buf *b);
     void (*free)(pr_model *m);
 } pr_model_ops;
+
+/* ---- item towers at serving time ---------------------------------------- */
+
+typedef struct pr_tower pr_tower;
+
+typedef struct pr_tower_ops {
+    const char *name;     /* the model's registry name */
+    int (*load)(pr_tower **out, pr_cur *c, pr_error *err);
+    /* x[m] is the item's vector for modality m (in the order the model was
+     * trained with, dims as trained), or NULL when the item lacks it. Writes
+     * v (d) and *bias (0 when the model has none). Thread-safe. */
+    int (*encode)(const pr_tower *t, const float *const *x, float *v, float *bias, pr_error *err);
+    /* Per-modality share of the item vector (for explanations): w (n_mod + 1),
+     * w[0] the ID part; NULL when not meaningful. */
+    int (*weights)(const pr_tower *t, const float *const *x, float *w, pr_error *err);
+    void (*free)(pr_tower *t);
+} pr_tower_ops;
+
+struct pr_tower {
+    const pr_tower_ops *ops;
+    int d, n_mod;
+    int dims[PR_MAX_MODALITIES];
+    char names[PR_MAX_MODALITIES][32];
+};
+
+const pr_tower_ops *pr_tower_find(const char *name);
 
 /* Base struct: every model's struct starts with it. */
 struct pr_model {

@@ -21,6 +21,17 @@ const pr_model_ops *pr_model_find(const char *name) {
 
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
+/* Towers of content models, by model name (one line per content model). */
+static const pr_tower_ops *const towers[] = {
+    NULL,
+};
+
+const pr_tower_ops *pr_tower_find(const char *name) {
+    for (int i = 0; towers[i]; i++)
+        if (strcmp(towers[i]->name, name) == 0) return towers[i];
+    return NULL;
+}
+
 int pr_model_new(const pr_model_ops *ops, const pr_dataset *d, const pr_features *f,
                  const pr_config *c, pr_pool *pool, pr_model **out, pr_error *err) {
     if (ops->needs_features && (!f || f->n_mod == 0))

@@ -35,6 +35,9 @@ void pr_act_forward(pr_act a, const float *x, float *y, int64_t n);
 void pr_act_backward(pr_act a, const float *x, const float *y, const float *dy, float *dx,
                      int64_t n);
 
+/* Reference forward in double, for gradient checks and tests. */
+void pr_act_forward_f64(pr_act a, const double *x, double *y, int64_t n);
+
 /* Stable scalar helpers shared with the losses. */
 float pr_sigmoidf(float x);
 double pr_softplus(double x); /* log(1 + e^x) without overflow */

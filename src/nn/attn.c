@@ -94,6 +94,36 @@ void pr_attn_forward(const pr_attn *at, const float *w, const float *H, const ui
     }
 }
 
+void pr_attn_forward_f64(const pr_attn *at, const float *w, const double *H, const uint8_t *mask,
+                         double *out, double *a, int B) {
+    const int M = at->M, d = at->d, k = at->k;
+    const float *W = w + at->W, *c = w + at->c, *q = w + at->q;
+    for (int b = 0; b < B; b++) {
+        int64_t row0 = (int64_t)b * M;
+        double e[PR_ATTN_MAX_M], mx = -INFINITY, sum = 0.0;
+        for (int m = 0; m < M; m++) {
+            if (!present(mask, row0 + m)) continue;
+            const double *h = H + (row0 + m) * d;
+            e[m] = 0.0;
+            for (int j = 0; j < k; j++) {             /* e_m = q . tanh(W h_m + c) */
+                double z = c[j];
+                for (int i = 0; i < d; i++) z += (double)W[(int64_t)j * d + i] * h[i];
+                e[m] += q[j] * tanh(z);
+            }
+            if (e[m] > mx) mx = e[m];
+        }
+        for (int m = 0; m < M; m++)
+            if (present(mask, row0 + m)) sum += (e[m] = exp(e[m] - mx));
+        for (int i = 0; i < d; i++) out[(int64_t)b * d + i] = 0.0;
+        for (int m = 0; m < M; m++) {
+            double am = present(mask, row0 + m) && sum > 0.0 ? e[m] / sum : 0.0;
+            if (a) a[row0 + m] = am;
+            if (am == 0.0) continue;
+            for (int i = 0; i < d; i++) out[(int64_t)b * d + i] += am * H[(row0 + m) * d + i];
+        }
+    }
+}
+
 void pr_attn_backward(const pr_attn *at, const float *w, float *g, const float *H,
                       const uint8_t *mask, float *act, const float *dout, float *dH, int B) {
     const int M = at->M, d = at->d, k = at->k;

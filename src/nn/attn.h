@@ -58,4 +58,9 @@ const float *pr_attn_weights(const pr_attn *at, const float *act, int B);
 void pr_attn_backward(const pr_attn *at, const float *w, float *g, const float *H,
                       const uint8_t *mask, float *act, const float *dout, float *dH, int B);
 
+/* Reference forward in double (parameters from the float block), for
+ * gradient checks and tests; a (B, M) may be NULL. */
+void pr_attn_forward_f64(const pr_attn *at, const float *w, const double *H, const uint8_t *mask,
+                         double *out, double *a, int B);
+
 #endif

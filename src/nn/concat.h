@@ -15,4 +15,7 @@ void pr_concat_forward(const float *const *xs, const int *dims, int k, float *y,
  * that needs no gradient). */
 void pr_concat_backward(const float *dy, float *const *dxs, const int *dims, int k, int B);
 
+/* Reference forward in double, for gradient checks and tests. */
+void pr_concat_forward_f64(const double *const *xs, const int *dims, int k, double *y, int B);
+
 #endif

@@ -20,4 +20,9 @@ void pr_dropout_forward(float p, int train, pr_rng *r, const float *x, float *y,
 /* dx (n) = dy * mask; dx may alias dy. */
 void pr_dropout_backward(const float *mask, const float *dy, float *dx, int64_t n);
 
+/* Reference forward in double: the same mask stream as the float version
+ * for the same rng state (mask in double), for gradient checks and tests. */
+void pr_dropout_forward_f64(float p, int train, pr_rng *r, const double *x, double *y,
+                            double *mask, int64_t n);
+
 #endif

@@ -17,6 +17,16 @@ void pr_l2norm_forward(const float *x, float *y, float *norms, int B, int d, flo
     }
 }
 
+void pr_l2norm_forward_f64(const double *x, double *y, int B, int d, float eps) {
+    for (int b = 0; b < B; b++) {
+        const double *xb = x + (int64_t)b * d;
+        double s = eps;
+        for (int j = 0; j < d; j++) s += xb[j] * xb[j];
+        double n = sqrt(s);
+        for (int j = 0; j < d; j++) y[(int64_t)b * d + j] = xb[j] / n;
+    }
+}
+
 void pr_l2norm_backward(const float *y, const float *norms, const float *dy, float *dx, int B,
                         int d) {
     for (int b = 0; b < B; b++) {

@@ -19,4 +19,7 @@ void pr_l2norm_forward(const float *x, float *y, float *norms, int B, int d, flo
 void pr_l2norm_backward(const float *y, const float *norms, const float *dy, float *dx, int B,
                         int d);
 
+/* Reference forward in double, for gradient checks and tests. */
+void pr_l2norm_forward_f64(const double *x, double *y, int B, int d, float eps);
+
 #endif

@@ -41,4 +41,8 @@ void pr_linear_forward(const pr_linear *l, const float *w, const float *x, float
 void pr_linear_backward(const pr_linear *l, const float *w, float *g, const float *x,
                         const float *dy, float *dx, int B);
 
+/* Reference forward in double (parameters read from the float block, math
+ * and activations in double): for gradient checks and tests only. */
+void pr_linear_forward_f64(const pr_linear *l, const float *w, const double *x, double *y, int B);
+
 #endif

@@ -95,3 +95,36 @@ double pr_loss_l2(const float *w, int64_t n, float lambda, float *g) {
         for (int64_t i = 0; i < n; i++) g[i] += lambda * w[i];
     return 0.5 * lambda * s;
 }
+
+/* ---- double-precision value-only references ------------------------------------ */
+
+double pr_loss_bpr_f64(const double *s_pos, const double *s_neg, int B, int n_neg) {
+    double sum = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < n_neg; k++) sum += pr_softplus(s_neg[(int64_t)b * n_neg + k] - s_pos[b]);
+    return sum / ((double)B * n_neg);
+}
+
+double pr_loss_bce_f64(const double *s, const float *y, int64_t n) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += pr_softplus(s[i]) - y[i] * s[i];
+    return sum / (double)n;
+}
+
+double pr_loss_inbatch_softmax_f64(const double *S, int B, float temp, const float *logq,
+                                   const int32_t *ids) {
+    double sum = 0.0;
+    for (int i = 0; i < B; i++) {
+        double mx = -INFINITY, se = 0.0, z_ii = 0.0;
+        for (int j = 0; j < B; j++) {
+            if (!col_in(ids, i, j)) continue;
+            double z = S[(int64_t)i * B + j] / temp - (logq ? logq[j] : 0.0);
+            if (z > mx) mx = z;
+            if (j == i) z_ii = z;
+        }
+        for (int j = 0; j < B; j++)
+            if (col_in(ids, i, j)) se += exp(S[(int64_t)i * B + j] / temp - (logq ? logq[j] : 0.0) - mx);
+        sum += mx + log(se) - z_ii;
+    }
+    return sum / B;
+}

@@ -41,4 +41,11 @@ double pr_loss_inbatch_softmax(const float *S, int B, float temp, const float *l
 /* lambda/2 sum w^2 over w (n); g (n) += lambda w when g is not NULL. */
 double pr_loss_l2(const float *w, int64_t n, float lambda, float *g);
 
+/* Value-only versions over double scores, for double-precision reference
+ * forwards of whole models in gradient checks (same formulas as above). */
+double pr_loss_bpr_f64(const double *s_pos, const double *s_neg, int B, int n_neg);
+double pr_loss_bce_f64(const double *s, const float *y, int64_t n);
+double pr_loss_inbatch_softmax_f64(const double *S, int B, float temp, const float *logq,
+                                   const int32_t *ids);
+
 #endif

@@ -106,6 +106,23 @@ const float *pr_mlp_forward(const pr_mlp *m, const float *w, const float *x, flo
     return lb.out;
 }
 
+int64_t pr_mlp_ref_size(const pr_mlp *m, int B) { return 3 * (int64_t)B * max_width(m); }
+
+void pr_mlp_forward_f64(const pr_mlp *m, const float *w, const double *x, double *y,
+                        double *scratch, int B, int train, pr_rng *r) {
+    const int64_t cap = (int64_t)B * max_width(m);
+    double *buf[2] = {scratch, scratch + cap}, *mask = scratch + 2 * cap;
+    const double *in = x;
+    for (int l = 0; l < m->n_layers; l++) {
+        int64_t n = (int64_t)B * m->dims[l + 1];
+        double *z = l == m->n_layers - 1 ? y : buf[l & 1];
+        pr_linear_forward_f64(&m->lin[l], w, in, z, B);
+        pr_act_forward_f64(layer_act(m, l), z, z, n);
+        if (layer_drops(m, l)) pr_dropout_forward_f64(m->dropout, train, r, z, z, mask, n);
+        in = z;
+    }
+}
+
 void pr_mlp_backward(const pr_mlp *m, const float *w, float *g, const float *x, float *act,
                      const float *dy, float *dx, int B) {
     float *s0 = bufs_of(m, act, B, m->n_layers).z;    /* dz of the current layer */

@@ -58,4 +58,12 @@ const float *pr_mlp_forward(const pr_mlp *m, const float *w, const float *x, flo
 void pr_mlp_backward(const pr_mlp *m, const float *w, float *g, const float *x, float *act,
                      const float *dy, float *dx, int B);
 
+/* Reference forward in double, for gradient checks and tests: y (B,
+ * dims[L]) from x (B, dims[0]) with scratch of pr_mlp_ref_size(m, B)
+ * doubles. Dropout draws the same masks as pr_mlp_forward for the same rng
+ * state. */
+int64_t pr_mlp_ref_size(const pr_mlp *m, int B);
+void pr_mlp_forward_f64(const pr_mlp *m, const float *w, const double *x, double *y,
+                        double *scratch, int B, int train, pr_rng *r);
+
 #endif

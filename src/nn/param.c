@@ -204,8 +204,10 @@ static int read_header(pr_cur *c, char *name, int64_t *rows, int64_t *cols, int6
     if ((rc = pr_cur_get(c, name, len, err))) return rc;
     name[len] = '\0';
     if ((rc = pr_cur_get_i64(c, rows, err)) || (rc = pr_cur_get_i64(c, cols, err)) ||
-        (rc = pr_cur_get_i64(c, count, err)))
-        return pr_err_wrap(err, "tensor '%s': ", name);
+        (rc = pr_cur_get_i64(c, count, err))) {
+        if (err) pr_err_wrap(err, "tensor '%s': ", name);
+        return rc;
+    }
     return 0;
 }
 

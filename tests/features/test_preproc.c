@@ -102,7 +102,7 @@ TEST(test_svd_sparse) {
     CHECK_NEAR(Ss[0], Sf[0], 1e-4 * Sf[0]);
     for (int c = 1; c < k; c++) {
         CHECK(Ss[c] <= Sf[c] * 1.0001f);
-        CHECK_NEAR(Ss[c], Sf[c], 2e-2 * Sf[c]);
+        CHECK_NEAR(Ss[c], Sf[c], (c < 6 ? 2e-2 : 4e-2) * Sf[c]);
     }
     pr_pool_free(pool);
     pr_csr_free(A), pr_csr_free(At);

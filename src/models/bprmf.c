@@ -26,7 +26,7 @@ typedef struct {
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
     pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
-    pr_optim opt;
+    pr_embed_opt opt;
     double *loss_part;         /* (nth) */
     int cap;
 } bprmf;
@@ -51,9 +51,9 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->bias = (int)pr_config_i(c, "bias", 0);
     m->hogwild = (int)pr_config_i(c, "hogwild", 0);
     m->cap = c->batch;
-    if ((rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
-    pr_optim_init(&m->opt, kind, c->lr);
-    if (m->hogwild && kind != PR_OPT_SGD) {
+    if ((rc = pr_embed_opt_parse(c->optim, &kind, err))) goto fail;
+    pr_embed_opt_init(&m->opt, kind, c->lr);
+    if (m->hogwild && kind != PR_EMB_SGD) {
         rc = pr_err(err, PR_E_ARG, "bprmf: hogwild=1 needs optim=sgd");
         goto fail;
     }
@@ -71,7 +71,7 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
     for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
     if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
-    int dense = kind == PR_OPT_ADAM_DENSE;
+    int dense = kind == PR_EMB_ADAM_DENSE;
     if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||
         pr_rowgrad_init(&m->gU, nu, m->d, m->cap, dense) ||
         pr_rowgrad_init(&m->gV, ni, m->d, 2 * (int64_t)m->cap, dense))

@@ -73,7 +73,7 @@ test-asan: | $(DEPS_OK)
 	    scripts/run-tests.sh "asan+ubsan" $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 bench: $(B)/polyrec $(BENCH_BIN)
-	@scripts/run-bench.sh $(BENCH_BIN)
+	@POLYREC=$(B)/polyrec scripts/run-bench.sh $(BENCH_BIN) $(wildcard bench/*.sh)
 
 demo: $(B)/polyrec
 	@scripts/demo.sh

@@ -302,3 +302,126 @@ int pr_tok_opt_set(pr_tok_opts *o, const char *key, const char *val, pr_error *e
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* corpus statistics                                                    */
+
+/* One thread's texts, tokenized into a flat arena of NUL-ended tokens. */
+typedef struct {
+    char *chars;
+    size_t len, cap;
+    int64_t *ntok; /* (texts in the slice) */
+    int64_t total;
+    int rc;
+} tok_slice;
+
+typedef struct {
+    const char *const *texts;
+    int64_t n;
+    const pr_tok_opts *o;
+    tok_slice *sl; /* (nth) */
+} tok_job;
+
+static void tokenize_slice(void *ctx, int ith, int nth) {
+    tok_job *J = ctx;
+    tok_slice *s = &J->sl[ith];
+    int64_t b, e;
+    pr_split(J->n, ith, nth, &b, &e);
+    pr_tokens t;
+    pr_tokens_init(&t);
+    if (!(s->ntok = pr_calloc((size_t)(e > b ? e - b : 1), sizeof *s->ntok))) s->rc = PR_E_NOMEM;
+    for (int64_t i = b; i < e && !s->rc; i++) {
+        if (!J->texts[i]) continue;
+        if ((s->rc = pr_tokenize(J->texts[i], J->o, &t))) break;
+        if (s->len + t.len > s->cap) {
+            size_t cap = s->cap ? s->cap : 4096;
+            while (cap < s->len + t.len) cap *= 2;
+            char *c = realloc(s->chars, cap);
+            if (!c) {
+                s->rc = PR_E_NOMEM;
+                break;
+            }
+            s->chars = c;
+            s->cap = cap;
+        }
+        if (t.len) memcpy(s->chars + s->len, t.buf, t.len);
+        s->len += t.len;
+        s->ntok[i - b] = t.n;
+        s->total += t.n;
+    }
+    pr_tokens_free(&t);
+}
+
+void pr_term_stats_free(pr_term_stats *st) {
+    pr_idmap_free(st->terms);
+    free(st->df);
+    free(st->cf);
+    free(st->doc_ptr);
+    free(st->doc_tok);
+    memset(st, 0, sizeof *st);
+}
+
+/* Serial pass in text order: token strings -> indices, df and cf. */
+static int count_slices(tok_job *J, int nth, pr_term_stats *st, pr_error *err) {
+    int64_t cap = 0, *last = NULL, pos = 0;
+    int rc = 0;
+    for (int t = 0; t < nth; t++) st->n_tokens += J->sl[t].total;
+    st->doc_ptr = pr_calloc((size_t)J->n + 1, sizeof *st->doc_ptr);
+    st->doc_tok = pr_malloc((size_t)(st->n_tokens ? st->n_tokens : 1), sizeof *st->doc_tok);
+    if (!(st->terms = pr_idmap_new()) || !st->doc_ptr || !st->doc_tok) goto oom;
+    for (int t = 0; t < nth; t++) {
+        tok_slice *s = &J->sl[t];
+        int64_t b, e;
+        pr_split(J->n, t, nth, &b, &e);
+        const char *p = s->chars;
+        for (int64_t i = b; i < e; i++) {
+            st->doc_ptr[i] = pos;
+            if (J->texts[i]) st->n_docs++;
+            for (int64_t k = 0; k < s->ntok[i - b]; k++) {
+                size_t len = strlen(p);
+                int32_t id = pr_idmap_add(st->terms, p, len);
+                if (id < 0) { rc = pr_err(err, id, "text: vocabulary: cannot add token '%s'", p); goto done; }
+                if (id >= cap) {
+                    int64_t nc = cap ? 2 * cap : 4096;
+                    int64_t *df = pr_realloc(st->df, (size_t)nc, sizeof *df), *cf = NULL, *ls = NULL;
+                    if (df) st->df = df;
+                    if (df && (cf = pr_realloc(st->cf, (size_t)nc, sizeof *cf))) st->cf = cf;
+                    if (cf && (ls = pr_realloc(last, (size_t)nc, sizeof *ls))) last = ls;
+                    if (!ls) goto oom;
+                    for (int64_t j = cap; j < nc; j++) st->df[j] = st->cf[j] = 0, last[j] = -1;
+                    cap = nc;
+                }
+                st->cf[id]++;
+                if (last[id] != i) st->df[id]++, last[id] = i;
+                st->doc_tok[pos++] = id;
+                p += len + 1;
+            }
+        }
+    }
+    st->doc_ptr[J->n] = pos;
+    goto done;
+oom:
+    rc = pr_err(err, PR_E_NOMEM, "text: vocabulary");
+done:
+    free(last);
+    return rc;
+}
+
+int pr_term_stats_build(const char *const *texts, int64_t n, const pr_tok_opts *o, pr_pool *pool,
+                        pr_term_stats *st, pr_error *err) {
+    memset(st, 0, sizeof *st);
+    int nth = pool ? pr_pool_size(pool) : 1, rc = 0;
+    tok_job J = {texts, n, o, pr_calloc((size_t)nth, sizeof(tok_slice))};
+    if (!J.sl) return pr_err(err, PR_E_NOMEM, "text: tokenize");
+    pr_pool_run(pool, tokenize_slice, &J);
+    for (int t = 0; t < nth && !rc; t++)
+        if (J.sl[t].rc) rc = pr_err(err, J.sl[t].rc, "text: tokenize: %s", pr_err_name(J.sl[t].rc));
+    if (!rc) rc = count_slices(&J, nth, st, err);
+    for (int t = 0; t < nth; t++) {
+        free(J.sl[t].chars);
+        free(J.sl[t].ntok);
+    }
+    free(J.sl);
+    if (rc) pr_term_stats_free(st);
+    return rc;
+}

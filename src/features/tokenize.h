@@ -30,6 +30,8 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/pool.h"
+#include "data/idmap.h"
 
 #define PR_TOKEN_MAX 64
 
@@ -72,5 +74,26 @@ int pr_is_stopword(const char *w, size_t n);
  * tokenizer key and the value valid, 0 if the key is not a tokenizer key,
  * or PR_E_ARG (err filled) for a bad value. */
 int pr_tok_opt_set(pr_tok_opts *o, const char *key, const char *val, pr_error *err);
+
+/* ---- corpus statistics, shared by the text encoders' fit() ---- */
+
+/* Every distinct token of a corpus with its document frequency (df: texts
+ * containing it) and collection frequency (cf: occurrences), and each text
+ * as a list of token indices. Tokens are numbered in order of first
+ * appearance in text order, so the result does not depend on the pool. */
+typedef struct pr_term_stats {
+    pr_idmap *terms;    /* token -> index */
+    int64_t *df, *cf;   /* (terms->n) */
+    int64_t n_docs;     /* texts that were not NULL */
+    int64_t n_tokens;   /* tokens in all texts */
+    int64_t *doc_ptr;   /* (n + 1): text i's tokens are doc_tok[doc_ptr[i] .. doc_ptr[i+1]) */
+    int32_t *doc_tok;   /* (n_tokens) token indices in text order */
+} pr_term_stats;
+
+/* Tokenize texts[0..n) (NULL entries are skipped and have no tokens) on the
+ * pool. st is filled and owned by the caller (pr_term_stats_free). */
+int pr_term_stats_build(const char *const *texts, int64_t n, const pr_tok_opts *o, pr_pool *pool,
+                        pr_term_stats *st, pr_error *err);
+void pr_term_stats_free(pr_term_stats *st);
 
 #endif

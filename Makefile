@@ -7,7 +7,7 @@ CC      ?= cc
 PKGS    := openblas lapacke libpng libjpeg libwebp zlib
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-OPT     ?= -O2 -g
+OPT     ?= -O2 -g -fno-math-errno
 # pkg-config is evaluated lazily (=), after the bootstrap stamp exists
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -17,13 +17,13 @@
 #include "core/log.h"
 #include "features/text_glove.h"
 #include "features/text_lsa.h"
-/* MERGE (lead): #include "features/image.h" and "features/audio.h" here. */
+#include "features/image.h"
+/* audio: #include "features/audio.h" once merged */
 
 static const pr_encoder_ops *const registry[] = {
     &pr_text_lsa_ops,
     &pr_text_glove_ops,
-    /* MERGE (lead): add &pr_image_encoder_ops ("image") and
-     * &pr_audio_encoder_ops ("audio-mfcc") here. */
+    &pr_image_encoder_ops,
 };
 
 static const struct {

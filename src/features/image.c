@@ -607,6 +607,7 @@ static int parse_args(image_enc *e, const char *args, pr_error *err) {
     int in_parts = 0, parts_given = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ') tok++;
+        for (size_t k = strlen(tok); k > 0 && tok[k - 1] == ' '; k--) tok[k - 1] = '\0';
         if (!*tok) continue;
         char *eq = strchr(tok, '=');
         const char *key = tok, *val = eq ? eq + 1 : tok;

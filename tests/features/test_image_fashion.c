@@ -7,6 +7,9 @@
  * gradient-histogram descriptor (52% / 35%, reimplemented below as
  * naive_describe); chance is about 5% and 10%.
  *
+ * Under sanitizers (PR_SANITIZED) only 200 photos are encoded and the quality
+ * bar is not applied: the optimised suite asserts it.
+ *
  * With PR_IMAGE_ABLATION=1 the test also prints the ablation table of
  * docs/encoders-media.md (each part alone, each part removed, the naive
  * baseline) and the encoding speed on 1 and 2 threads. */
@@ -230,12 +233,18 @@ TEST(test_fashion_nearest_neighbour) {
     }
     if (getenv("PR_IMAGE_ABLATION")) ablation(&f);
     double tr, cr, ips;
+    if (t_sanitized()) { /* memory checks need no 999 photos: encode 200, no quality bar */
+        for (int i = 200; i < f.n; i++) free(f.path[i]);
+        f.n = 200;
+    }
     int failed = run_spec(&f, "", 2, &tr, &cr, &ips);
     CHECK_EQ_INT(failed, 0);
     fprintf(stderr, "  %d items: articleType NN %.1f%%, baseColour NN %.1f%%, %.0f images/s (2 threads)\n",
             f.n, 100 * tr, 100 * cr, ips);
-    CHECK(tr >= 0.55);
-    CHECK(cr >= 0.40);
+    if (!t_sanitized()) {
+        CHECK(tr >= 0.55);
+        CHECK(cr >= 0.40);
+    }
     free_fashion(&f);
 }
 

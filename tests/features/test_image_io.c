@@ -294,6 +294,54 @@ TEST(test_huge_dimensions_refused) {
     unlink(path);
 }
 
+/* A valid progressive JPEG of 631 scans (each AC coefficient alone, in 10 bit
+ * planes) is refused: such files are tiny but cost a pass per scan. A normal
+ * progressive file (10 scans) decodes. */
+TEST(test_jpeg_scan_limit) {
+    enum { N = 16 };
+    uint8_t g[N * N];
+    for (int i = 0; i < N * N; i++) g[i] = (uint8_t)(i * 7);
+    static jpeg_scan_info scans[1 + 63 * 10];
+    int ns = 0;
+    scans[ns++] = (jpeg_scan_info){1, {0}, 0, 0, 0, 0};
+    for (int b = 1; b < 64; b++) {
+        scans[ns++] = (jpeg_scan_info){1, {0}, b, b, 0, 9};
+        for (int a = 9; a >= 1; a--) scans[ns++] = (jpeg_scan_info){1, {0}, b, b, a, a - 1};
+    }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    unsigned char *out = NULL;
+    unsigned long size = 0;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out, &size);
+    c.image_width = c.image_height = N;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    c.scan_info = scans;
+    c.num_scans = ns;
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = g + c.next_scanline * N;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    pr_image im;
+    pr_error err;
+    CHECK_EQ_INT(ns, 631);
+    CHECK_EQ_INT(pr_image_decode(out, size, "scans.jpg", &im, &err), PR_E_FORMAT);
+    CHECK_CONTAINS(err.msg, "progressive scans");
+    CHECK(im.rgb == NULL);
+    free(out);
+    size_t n;
+    out = jpeg_encode(g, N, N, 1, 90, 1, &n);
+    CHECK_EQ_INT(pr_image_decode(out, n, "prog.jpg", &im, &err), 0);
+    pr_image_free(&im);
+    free(out);
+}
+
 /* Helper: decode must fail, or succeed with a well-formed image. */
 static int decode_ok_or_error(const uint8_t *p, size_t n, int *n_err) {
     pr_image im;
@@ -427,6 +475,7 @@ int main(void) {
     RUN(test_webp_lossless_and_lossy);
     RUN(test_format_by_magic_not_extension);
     RUN(test_huge_dimensions_refused);
+    RUN(test_jpeg_scan_limit);
     RUN(test_truncated_and_corrupted_never_crash);
     RUN(test_resize_area_and_bilinear_hand_computed);
     return t_done();

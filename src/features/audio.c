@@ -88,7 +88,8 @@ int pr_wav_decode(const uint8_t *data, size_t n, const char *name, pr_audio *out
     if (n < 12) return pr_err(err, PR_E_FORMAT, "%s: %zu bytes: too short for a RIFF header", name, n);
     if (memcmp(data, "RIFF", 4) != 0 || memcmp(data + 8, "WAVE", 4) != 0)
         return pr_err(err, PR_E_FORMAT, "%s: not a RIFF/WAVE file", name);
-    uint64_t end = (uint64_t)le32(data + 4) + 8;
+    uint32_t riff = le32(data + 4);
+    uint64_t end = riff == 0 || riff == 0xffffffffu ? n : (uint64_t)riff + 8; /* 0, ~0: streamed */
     if (end > n)
         return pr_err(err, PR_E_FORMAT, "%s: RIFF size %llu past the end of the file (%zu bytes)", name,
                       (unsigned long long)end - 8, n);
@@ -101,6 +102,8 @@ int pr_wav_decode(const uint8_t *data, size_t n, const char *name, pr_audio *out
         const uint8_t *h = data + pos;
         uint32_t size = le32(h + 4);
         uint64_t body = pos + 8;
+        if (size == 0xffffffffu && memcmp(h, "data", 4) == 0) /* streamed: data runs to the end */
+            size = (uint32_t)PR_MIN(end - body, (uint64_t)0xfffffffeu);
         if (size > end - body)
             return pr_err(err, PR_E_FORMAT, "%s: chunk '%.4s' at offset %llu: size %u past the end of the file "
                           "(%llu bytes left)", name, (const char *)h, (unsigned long long)pos, size,

@@ -4,7 +4,9 @@
  * WAVE_FORMAT_EXTENSIBLE; any channel count 1..64 (averaged to mono); any
  * rate 1000..384000 Hz (the mel filters are built for the file's own rate, no
  * resampling). Chunks are walked by their sizes: unknown chunks are skipped,
- * odd sizes take their pad byte, and a size running past the end of the file,
+ * odd sizes take their pad byte; the "unknown length" markers of streamed
+ * files (RIFF size 0 or 0xFFFFFFFF, data size 0xFFFFFFFF) mean "to the end of
+ * the file". Any other size running past the end of the file,
  * a missing or malformed 'fmt ', zero channels, an absurd rate, or a
  * block_align that disagrees with the format is an error naming the file,
  * never a crash. Files are read whole, at most PR_WAV_MAX_FILE bytes.

@@ -48,17 +48,17 @@ static const struct {
 };
 
 /* block sizes */
-#define HIST_ACH 6 /* achromatic lightness bins, centres 0, 20, ..., 100 */
-#define HIST_HUE 12 /* hue bins of 30 degrees */
-#define HIST_LV 3 /* chromatic lightness bins, centres 25, 50, 75 */
-#define MOM_BINS 6
-#define HOG_G 8
-#define HOG_O 12
-#define GAB_S 3
-#define GAB_O 4
-#define GAB_G 4
+#define HIST_ACH 6    /* achromatic lightness bins, centres 0, 20, ..., 100 */
+#define HIST_HUE 12   /* hue bins of 30 degrees */
+#define HIST_LV 3     /* chromatic lightness bins, centres 25, 50, 75 */
+#define MOM_BINS 6    /* soft bins per embedded moment */
+#define HOG_G 8       /* HOG grid: cells of S/8 pixels (8 at S = 64, as Dalal-Triggs) */
+#define HOG_O 12      /* signed orientations of 30 degrees */
+#define GAB_S 3       /* Gabor scales: S, S/2, S/4 */
+#define GAB_O 4       /* Gabor orientations: 0, 45, 90, 135 degrees */
+#define GAB_G 4       /* Gabor grid */
 #define GAB_PER (GAB_S * GAB_O + 1) /* per grid cell: energies + flatness */
-#define GAB_R 7 /* kernel radius: 3 sigma */
+#define GAB_R 7       /* kernel radius: 3 sigma */
 #define SHAPE_G 8
 #define EDGE_G 4
 #define CGRID_G 4
@@ -75,18 +75,18 @@ static const int part_dim[N_PARTS] = {
 };
 
 /* fixed constants of the method (not tuned per item) */
-#define DELTA_E 10.0f      /* background tolerance, CIE76 units (~ a just-visible step x4) */
-#define BG_RING_FRAC 0.6f  /* share of the border that must match for a plain background */
-#define FG_MIN_FRAC 0.02f  /* smaller foregrounds are masking failures: use the whole image */
-#define CHROMA_LO 4.0f      /* below: achromatic (grey); ~2 just-noticeable differences */
-#define CHROMA_HI 12.0f     /* above: chromatic; linear blend between */
-#define LBP_TAU 1.0f       /* LBP comparison margin in L units: flat stays flat under noise */
-#define HOG_FLOOR 2.0f     /* per pixel, L units (central difference of a 1-unit step) */
-#define GAB_FLOOR 0.5f     /* mean |response| of a flat JPEG region, L units */
-#define GAB_LAMBDA 4.0f    /* wavelength at the finest scale, pixels */
-#define GAB_SIGMA 2.25f    /* one-octave bandwidth at that wavelength */
-#define EDGE_TAU 10.0f     /* gradient magnitude counted as a full edge */
-#define EDGE_FLOOR 0.1f
+#define DELTA_E 10.0f     /* background tolerance, CIE76 units (~4 just-noticeable steps) */
+#define BG_RING_FRAC 0.6f /* share of the border that must match for a plain background */
+#define FG_MIN_FRAC 0.02f /* smaller foregrounds are masking failures: use the whole image */
+#define CHROMA_LO 4.0f    /* below: achromatic (grey); ~2 just-noticeable differences */
+#define CHROMA_HI 12.0f   /* above: chromatic; linear blend between */
+#define LBP_TAU 1.0f      /* LBP comparison margin in L units: flat stays flat under noise */
+#define HOG_FLOOR 2.0f    /* per pixel, L units (central difference of a 1-unit step) */
+#define GAB_FLOOR 0.5f    /* mean |response| of a flat JPEG region, L units */
+#define GAB_LAMBDA 4.0f   /* wavelength at the finest scale, pixels */
+#define GAB_SIGMA 2.25f   /* one-octave bandwidth at that wavelength */
+#define EDGE_TAU 10.0f    /* gradient magnitude counted as a full edge */
+#define EDGE_FLOOR 0.1f   /* flatness bin of the edge grid */
 
 typedef struct image_enc {
     pr_encoder base;

@@ -411,6 +411,16 @@ TEST(test_corrupt_wav_corpus) {
     size_t n1 = build_wav(buf, 1, 1, 16000, 2, 16, pcm, 1); /* 1 byte of 16-bit audio */
     CHECK_EQ_INT(pr_wav_decode(buf, n1, "one.wav", &a, &err), PR_E_FORMAT);
     CHECK_CONTAINS(err.msg, "no samples");
+    /* streamed files: RIFF size 0 or ~0 and data size ~0 mean "to the end" */
+    uint32_t marks[3][2] = {{0, 32}, {0xffffffffu, 32}, {0xffffffffu, 0xffffffffu}};
+    for (int m = 0; m < 3; m++) {
+        memcpy(buf, good, n);
+        memcpy(buf + 4, &marks[m][0], 4);
+        memcpy(buf + DATA + 4, &marks[m][1], 4);
+        CHECK_EQ_INT(pr_wav_decode(buf, n, "stream.wav", &a, &err), 0);
+        CHECK(a.n == 16 && a.x[15] == pcm[15] / 32768.0f);
+        pr_audio_free(&a);
+    }
     /* every truncation is an error (the RIFF size then runs past the end) */
     int all = 1;
     for (size_t len = 0; len < n; len++) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
+
 /* ---- SpMM ----------------------------------------------------------------- */
 
 typedef struct {
@@ -170,6 +172,41 @@ int pr_adj_build(const pr_csr *R, int self_loops, int norm, pr_csr **out, pr_err
     int rc = pr_adj_new(R, self_loops, out, err);
     if (rc) return rc;
     pr_adj_fill(R, NULL, self_loops, norm, *out);
+    return 0;
+}
+
+typedef struct { double key; int64_t e; } edge_key;
+
+static int key_cmp(const void *a, const void *b) {
+    const edge_key *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    return (x->e > y->e) - (x->e < y->e);
+}
+
+int pr_adj_sample_edges(const pr_csr *R, int64_t n_keep, uint64_t seed, uint64_t stream, uint8_t *keep,
+                        pr_error *err) {
+    int64_t nnz = R->nnz;
+    int32_t *deg_i = pr_calloc((size_t)R->n_cols + 1, sizeof *deg_i);
+    edge_key *k = pr_malloc((size_t)nnz + 1, sizeof *k);
+    if (!deg_i || !k) {
+        free(deg_i);
+        free(k);
+        return pr_err(err, PR_E_NOMEM, "edge sampling: %lld edges", (long long)nnz);
+    }
+    for (int64_t p = 0; p < nnz; p++) deg_i[R->indices[p]]++;
+    pr_rng r;
+    pr_rng_init(&r, seed, stream);
+    for (int32_t u = 0; u < R->n_rows; u++)
+        for (int64_t p = R->indptr[u]; p < R->indptr[u + 1]; p++) {
+            double w = 1.0 / sqrt((double)pr_csr_row_len(R, u) * deg_i[R->indices[p]]);
+            double x = ((double)pr_rng_u32(&r) + 0.5) * (1.0 / 4294967296.0); /* (0, 1) */
+            k[p] = (edge_key){log(x) / w, p};
+        }
+    qsort(k, (size_t)nnz, sizeof *k, key_cmp);
+    memset(keep, 0, (size_t)nnz);
+    for (int64_t q = 0; q < n_keep && q < nnz; q++) keep[k[q].e] = 1;
+    free(deg_i);
+    free(k);
     return 0;
 }
 

@@ -64,6 +64,16 @@ void pr_adj_fill(const pr_csr *R, const uint8_t *keep, int self_loops, int norm,
 /* Both in one call: the normalised bipartite graph of all of R's edges. */
 int pr_adj_build(const pr_csr *R, int self_loops, int norm, pr_csr **out, pr_error *err);
 
+/* Degree-sensitive edge sampling (FREEDOM, Zhou & Shen 2023): keep[e] = 1
+ * for n_keep of R's nonzeros drawn without replacement with probability
+ * proportional to 1/sqrt(deg_u deg_i) (degrees in R), so edges between popular
+ * nodes are dropped first; keep[e] = 0 for the rest. Efraimidis & Spirakis'
+ * keys log(r_e) / w_e, r_e uniform from PCG32 stream (seed, stream): the law
+ * of torch.multinomial(w, n_keep, replacement=False), in O(nnz log nnz).
+ * keep (R->nnz) is the caller's. Errors: PR_E_NOMEM. */
+int pr_adj_sample_edges(const pr_csr *R, int64_t n_keep, uint64_t seed, uint64_t stream, uint8_t *keep,
+                        pr_error *err);
+
 /* Normalise the values of a square or rectangular CSR in place: SYM scales
  * A_ij by (r_i r_j)^-1/2 with r the row sums of values (for symmetric
  * patterns the usual D^-1/2 A D^-1/2; for k-NN graphs MMRec's choice of row

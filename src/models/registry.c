@@ -6,12 +6,14 @@
 
 extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
 extern const pr_model_ops pr_lightgcn_ops;
+extern const pr_model_ops pr_freedom_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
     &pr_lightgcn_ops,
+    &pr_freedom_ops,
     NULL,
 };
 

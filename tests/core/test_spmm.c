@@ -237,6 +237,42 @@ TEST(test_layer_mean_matches_explicit_powers) {
     pr_csr_free(R);
 }
 
+/* A star: user 0 has items 0..3; users 1..3 also have item 0, so item 0 has
+ * degree 4 and items 1..3 degree 1: w(0,0) = 1/sqrt(4*4), w(0,i) = 1/sqrt(4*1).
+ * With n_keep = 1 the kept edge is e with probability w_e / sum w. */
+TEST(test_degree_sensitive_sampling) {
+    int32_t ru[] = {0, 0, 0, 0, 1, 2, 3}, ri[] = {0, 1, 2, 3, 0, 0, 0};
+    pr_csr *R = NULL;
+    pr_csr_from_coo(4, 4, 7, ru, ri, NULL, &R, NULL);
+    /* nonzeros in CSR order: (0,0) (0,1) (0,2) (0,3) (1,0) (2,0) (3,0) */
+    double w[7] = {0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, sw = 0;
+    for (int e = 0; e < 7; e++) sw += w[e];
+    uint8_t keep[7];
+    int count[7] = {0}, trials = t_sanitized() ? 4000 : 20000;
+    for (int t = 0; t < trials; t++) {
+        CHECK_EQ_INT(pr_adj_sample_edges(R, 1, 42, (uint64_t)t, keep, NULL), 0);
+        int kept = 0;
+        for (int e = 0; e < 7; e++) {
+            kept += keep[e];
+            count[e] += keep[e];
+        }
+        if (kept != 1) { CHECK_EQ_INT(kept, 1); break; }
+    }
+    for (int e = 0; e < 7; e++) {
+        double p = w[e] / sw, sd = sqrt(p * (1 - p) / trials);
+        CHECK_NEAR((double)count[e] / trials, p, 5 * sd);
+    }
+    /* keep 5 of 7: exactly 5, reproducible for a seed and stream */
+    uint8_t k2[7];
+    pr_adj_sample_edges(R, 5, 1, 2, keep, NULL);
+    pr_adj_sample_edges(R, 5, 1, 2, k2, NULL);
+    int kept = 0;
+    for (int e = 0; e < 7; e++) kept += keep[e];
+    CHECK_EQ_INT(kept, 5);
+    CHECK(memcmp(keep, k2, 7) == 0);
+    pr_csr_free(R);
+}
+
 int main(void) {
     RUN(test_spmm_matches_naive);
     RUN(test_spmm_bit_identical_across_threads);
@@ -244,5 +280,6 @@ int main(void) {
     RUN(test_bipartite_graph_by_hand);
     RUN(test_normalize_by_hand);
     RUN(test_layer_mean_matches_explicit_powers);
+    RUN(test_degree_sensitive_sampling);
     return t_done();
 }

@@ -73,7 +73,7 @@ typedef struct {
     pr_embed emb;
     pr_rowgrad grad;     /* slot s = row s of E_0 */
     fr_mod mod[PR_MAX_MODALITIES];
-    pr_optim opt;
+    pr_embed_opt opt;
     int cap;
     int32_t nb, *uniq;   /* distinct items of the batch, first-appearance order (2 cap) */
     int32_t *slot;       /* (n_items) slot of an item in uniq, valid when stamp matches */
@@ -175,7 +175,7 @@ static int build_item_graph(freedom *m, const pr_features *f, pr_error *err) {
 }
 
 static int alloc_mod(freedom *m, fr_mod *md, int kind, float *base_F, const float *X, pr_rng *r) {
-    int dense = kind == PR_OPT_ADAM_DENSE, d = m->d;
+    int dense = kind == PR_EMB_ADAM_DENSE, d = m->d;
     int64_t cap2 = 2 * (int64_t)m->cap;
     /* nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for W and b */
     float bound = 1.0f / sqrtf((float)md->dim);
@@ -240,8 +240,8 @@ static int freedom_init(pr_model **out, const pr_dataset *data, const pr_feature
                         f->mod[q].n_items, m->ni);
             goto fail;
         }
-    if ((rc = parse_weights(m, f, c, err)) || (rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
-    pr_optim_init(&m->opt, kind, c->lr);
+    if ((rc = parse_weights(m, f, c, err)) || (rc = pr_embed_opt_parse(c->optim, &kind, err))) goto fail;
+    pr_embed_opt_init(&m->opt, kind, c->lr);
     /* flat block: E_0 | per modality W (dim, d), b (d), F (n_items, dim) when tuned */
     int64_t np = (int64_t)m->n * m->d;
     for (int q = 0; q < m->n_mod; q++)
@@ -289,7 +289,7 @@ static int freedom_init(pr_model **out, const pr_dataset *data, const pr_feature
         !m->slot || !m->stamp || !m->si || !m->sj || !m->x || !m->y || !m->ls)
         goto oom;
     if (pr_embed_init(&m->emb, m->E0, m->n, m->d, kind) ||
-        pr_rowgrad_init(&m->grad, m->n, m->d, m->n, kind == PR_OPT_ADAM_DENSE))
+        pr_rowgrad_init(&m->grad, m->n, m->d, m->n, kind == PR_EMB_ADAM_DENSE))
         goto oom;
     for (int32_t s = 0; s < m->n; s++) m->grad.row[s] = s;
     *out = &m->base;

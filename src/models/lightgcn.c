@@ -44,7 +44,7 @@ typedef struct {
     pr_csr *A;           /* (n, n) symmetric normalised graph */
     pr_embed emb;
     pr_rowgrad grad;     /* slot s = row s: grad.g is d loss / d E_0 */
-    pr_optim opt;
+    pr_embed_opt opt;
     int cap;             /* batch capacity */
     float *x;            /* (cap) margins s(u,i) - s(u,j) */
     double *ls;          /* (cap, 4) per-sample softplus and ego squared norms */
@@ -82,8 +82,8 @@ static int lightgcn_init(pr_model **out, const pr_dataset *data, const pr_featur
         rc = pr_err(err, PR_E_ARG, "lightgcn: n_layers=%d outside [0, 16]", m->L);
         goto fail;
     }
-    if ((rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
-    pr_optim_init(&m->opt, kind, c->lr);
+    if ((rc = pr_embed_opt_parse(c->optim, &kind, err))) goto fail;
+    pr_embed_opt_init(&m->opt, kind, c->lr);
     if ((rc = pr_adj_build(data->train, 0, PR_NORM_SYM, &m->A, err))) goto fail;
     int64_t nd = (int64_t)m->n * m->d;
     m->base.n_params = nd;
@@ -100,7 +100,7 @@ static int lightgcn_init(pr_model **out, const pr_dataset *data, const pr_featur
     xavier_uniform(m->E0, m->nu, m->d, &r);
     xavier_uniform(m->E0 + (int64_t)m->nu * m->d, m->ni, m->d, &r);
     if (pr_embed_init(&m->emb, m->E0, m->n, m->d, kind) ||
-        pr_rowgrad_init(&m->grad, m->n, m->d, m->n, kind == PR_OPT_ADAM_DENSE))
+        pr_rowgrad_init(&m->grad, m->n, m->d, m->n, kind == PR_EMB_ADAM_DENSE))
         goto oom;
     for (int32_t s = 0; s < m->n; s++) m->grad.row[s] = s;
     *out = &m->base;

@@ -5,11 +5,17 @@
 #include "models/model.h"
 
 extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
+extern const pr_model_ops pr_lightgcn_ops;
+extern const pr_model_ops pr_freedom_ops;
+extern const pr_model_ops pr_lattice_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
+    &pr_lightgcn_ops,
+    &pr_freedom_ops,
+    &pr_lattice_ops,
     NULL,
 };
 

@@ -5,11 +5,14 @@
 #include "models/model.h"
 
 extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
+extern const pr_model_ops pr_vbpr_ops;
+extern const pr_tower_ops pr_vbpr_tower_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
+    &pr_vbpr_ops,
     NULL,
 };
 
@@ -23,6 +26,7 @@ const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
 static const pr_tower_ops *const towers[] = {
+    &pr_vbpr_tower_ops,
     NULL,
 };
 

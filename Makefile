@@ -7,7 +7,7 @@ CC      ?= cc
 PKGS    := openblas lapacke libpng libjpeg libwebp zlib
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-OPT     ?= -O2 -g
+OPT     ?= -O2 -g -fno-math-errno
 # pkg-config is evaluated lazily (=), after the bootstrap stamp exists
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -19,6 +19,7 @@ LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 CLI_SRC := $(shell find src/cli -name '*.c' | sort)
 TEST_SRC:= $(shell find tests -name 'test_*.c' | sort)
 BENCH_SRC:= $(shell find bench -name 'bench_*.c' 2>/dev/null | sort)
+DEMO_SRC:= $(shell find demo -name '*.c' 2>/dev/null | sort)
 TEST_HELPERS := $(shell find tests -name '*.c' ! -name 'test_*.c' | sort)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -26,10 +27,11 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o)
 HELP_OBJ:= $(TEST_HELPERS:%.c=$(B)/obj/%.o)
 TEST_BIN:= $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+DEMO_BIN:= $(DEMO_SRC:demo/%.c=$(B)/demo/%)
 DEPS_OK := build/.deps-ok
 
 .PHONY: all test test-fast test-asan bench demo clean deps
-all: $(B)/polyrec $(B)/libpolyrec.a
+all: $(B)/polyrec $(B)/libpolyrec.a $(DEMO_BIN)
 
 $(DEPS_OK): scripts/bootstrap.sh
 	@scripts/bootstrap.sh
@@ -55,6 +57,10 @@ $(B)/bench/%: bench/%.c $(B)/libpolyrec.a | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libpolyrec.a $(LDLIBS)
 
+$(B)/demo/%: demo/%.c $(B)/libpolyrec.a | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Idemo -MMD -MP -o $@ $< $(B)/libpolyrec.a $(LDLIBS)
+
 # The optimised suite, then the same suite under AddressSanitizer + UBSan.
 test:
 	@rm -f build/.counts-*; st=0; \
@@ -63,7 +69,7 @@ test:
 	cat build/.counts-* 2>/dev/null | awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "total: %d passed, %d failed, %d skipped\n", p, f+0, s}'; \
 	exit $$st
 
-test-fast: $(B)/polyrec $(TEST_BIN)
+test-fast: $(B)/polyrec $(DEMO_BIN) $(TEST_BIN)
 	@POLYREC=$(B)/polyrec scripts/run-tests.sh "optimised" $(TEST_BIN)
 
 test-asan: | $(DEPS_OK)
@@ -73,9 +79,9 @@ test-asan: | $(DEPS_OK)
 	    scripts/run-tests.sh "asan+ubsan" $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
 bench: $(B)/polyrec $(BENCH_BIN)
-	@scripts/run-bench.sh $(BENCH_BIN)
+	@POLYREC=$(B)/polyrec scripts/run-bench.sh $(BENCH_BIN) $(wildcard bench/*.sh)
 
-demo: $(B)/polyrec
+demo: $(B)/polyrec $(DEMO_BIN)
 	@scripts/demo.sh
 
 clean:

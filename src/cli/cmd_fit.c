@@ -16,6 +16,10 @@
 static const pr_flag flags[] = {
     PR_FLAGS_DATA,
     {"model", "NAME", "model to train (see `polyrec models`)", 0},
+    {"features", "MOD=PATH", "item vectors for a modality (.npy rows = item ids 0..n-1, or delimited id,values)", 1},
+    {"items", "ITEMS", "item content file (columns item, image, text, audio) to encode", 0},
+    {"encoder", "MOD=NAME[:ARGS]", "encoder for a modality of --items (default: built-in)", 1},
+    {"preproc", "MOD=SPEC", "preprocessing fitted on training items, e.g. l2, zscore,pca=64", 1},
     {"out", "MODEL", "where to write the model file", 0},
     {"dim", "D", "embedding size (default 64)", 0},
     {"epochs", "N", "maximum epochs (default 1000, with early stopping)", 0},
@@ -58,6 +62,23 @@ static int build_config(const pr_args *a, pr_config *c, pr_error *err) {
         if ((rc = pr_config_set(c, key, eq + 1, err))) return rc;
     }
     return 0;
+}
+
+/* Content: --features, --items, --encoder, --preproc. */
+static int build_content(const pr_args *a, const pr_dataset *d, const pr_config *cfg, pr_pool *pool,
+                         pr_pipeline *pipe, pr_features **feat, pr_error *err) {
+    pr_pipeline_spec s = {.items = pr_args_get(a, "items", NULL), .seed = cfg->seed};
+    const char *v;
+    for (int i = 0; (v = pr_args_nth(a, "features", i)) && s.n_features < PR_MAX_MODALITIES; i++) s.features[s.n_features++] = v;
+    for (int i = 0; (v = pr_args_nth(a, "encoder", i)) && s.n_encoders < PR_MAX_MODALITIES; i++) s.encoders[s.n_encoders++] = v;
+    for (int i = 0; (v = pr_args_nth(a, "preproc", i)) && s.n_preproc < PR_MAX_MODALITIES; i++) s.preproc[s.n_preproc++] = v;
+    if (!s.items && s.n_features == 0) {
+        if (s.n_encoders || s.n_preproc) return pr_err(err, PR_E_ARG, "--encoder and --preproc need --items or --features");
+        memset(pipe, 0, sizeof *pipe);
+        *feat = NULL;
+        return 0;
+    }
+    return pr_pipeline_build(&s, d, pool, pipe, feat, err);
 }
 
 static void print_json(const pr_model *m, const pr_train_result *res, const pr_metrics *valid,
@@ -103,10 +124,13 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_pool *pool = NULL;
     pr_model *m = NULL;
     pr_train_result res = {0};
+    pr_pipeline pipe = {0};
+    pr_features *feat = NULL;
     float *pop = NULL;
     if ((rc = cli_load_dataset(&a, &d, err))) goto done;
     if (!(pool = pr_pool_new(cfg.threads))) { rc = pr_err(err, PR_E_NOMEM, "thread pool"); goto done; }
-    if ((rc = pr_model_new(ops, d, NULL, &cfg, pool, &m, err))) goto done;
+    if ((rc = build_content(&a, d, &cfg, pool, &pipe, &feat, err))) goto done;
+    if ((rc = pr_model_new(ops, d, feat, &cfg, pool, &m, err))) goto done;
     if (!(pop = pr_calloc((size_t)d->n_items, sizeof *pop))) { rc = pr_err(err, PR_E_NOMEM, "fit"); goto done; }
     for (int64_t k = 0; k < d->train->nnz; k++) pop[d->train->indices[k]] += 1;
     eo.popularity = pop;
@@ -131,7 +155,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
              pr_args_get(&a, "data", ""), pr_args_get(&a, "split", "default"), res.best_epoch,
              res.epochs_run, res.train_seconds, pr_metrics_get(&valid, "recall@20"),
              pr_metrics_get(&test, "recall@20"), pr_metrics_get(&test, "ndcg@20"));
-    if ((rc = pr_modelfile_save(out, m, &res.best, meta, err))) goto done;
+    if ((rc = pr_modelfile_save(out, m, &res.best, &pipe, meta, err))) goto done;
 
     if (pr_args_has(&a, "json")) {
         print_json(m, &res, &valid, &test, test_secs, out);
@@ -145,6 +169,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
 done:
     pr_train_result_free(&res);
     if (m) m->ops->free(m);
+    pr_pipeline_deinit(&pipe);
+    pr_features_free(feat);
     pr_dataset_free(d);
     pr_pool_free(pool);
     free(pop);

@@ -11,5 +11,6 @@ int cmd_recommend(int argc, char **argv, pr_error *err);
 int cmd_similar(int argc, char **argv, pr_error *err);
 int cmd_info(int argc, char **argv, pr_error *err);
 int cmd_models(int argc, char **argv, pr_error *err);
+int cmd_encode(int argc, char **argv, pr_error *err);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
     {"eval", cmd_eval, "full-ranking evaluation of a saved model on a dataset"},
     {"recommend", cmd_recommend, "top items for a user"},
     {"similar", cmd_similar, "items most similar to an item"},
+    {"encode", cmd_encode, "turn item images, texts or audio into feature vectors"},
     {"info", cmd_info, "what a model file holds"},
     {"models", cmd_models, "list the models that can be trained"},
 };

@@ -57,4 +57,11 @@ void pr_encoder_free(pr_encoder *e);
 int pr_encoder_encode_all(const pr_encoder *e, const char *const *inputs, int64_t n,
                           pr_pool *pool, float *out, uint8_t *status, pr_error *err);
 
+/* Argument helper for create(): walk "key=value,key=value" (spaces around
+ * keys and values trimmed; values cannot contain ','). Each call stores the
+ * next pair in key[kcap] / val[vcap] and returns 1, returns 0 at the end, or
+ * PR_E_ARG naming `who` for a pair without '=' or too long. */
+int pr_encoder_args_next(const char **args, const char *who, char *key, size_t kcap, char *val,
+                         size_t vcap, pr_error *err);
+
 #endif

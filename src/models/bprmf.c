@@ -26,8 +26,7 @@ typedef struct {
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
     pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
-    pr_optim opt;
-    float *x;                  /* (B) s(u,i) - s(u,j) of the last forward */
+    pr_embed_opt opt;
     double *loss_part;         /* (nth) */
     int cap;
 } bprmf;
@@ -52,17 +51,16 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->bias = (int)pr_config_i(c, "bias", 0);
     m->hogwild = (int)pr_config_i(c, "hogwild", 0);
     m->cap = c->batch;
-    if ((rc = pr_optim_parse(c->optim, &kind, err))) goto fail;
-    pr_optim_init(&m->opt, kind, c->lr);
-    if (m->hogwild && kind != PR_OPT_SGD) {
+    if ((rc = pr_embed_opt_parse(c->optim, &kind, err))) goto fail;
+    pr_embed_opt_init(&m->opt, kind, c->lr);
+    if (m->hogwild && kind != PR_EMB_SGD) {
         rc = pr_err(err, PR_E_ARG, "bprmf: hogwild=1 needs optim=sgd");
         goto fail;
     }
     m->base.n_params = (int64_t)(nu + ni) * m->d + (m->bias ? ni : 0);
     m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
-    m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
     m->loss_part = pr_calloc((size_t)pr_pool_size(pool), sizeof *m->loss_part);
-    if (!m->base.params || !m->x || !m->loss_part) goto oom;
+    if (!m->base.params || !m->loss_part) goto oom;
     m->U = m->base.params;
     m->V = m->U + (int64_t)nu * m->d;
     m->b = m->bias ? m->V + (int64_t)ni * m->d : NULL;
@@ -73,7 +71,7 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
     for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
     if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
-    int dense = kind == PR_OPT_ADAM_DENSE;
+    int dense = kind == PR_EMB_ADAM_DENSE;
     if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||
         pr_rowgrad_init(&m->gU, nu, m->d, m->cap, dense) ||
         pr_rowgrad_init(&m->gV, ni, m->d, 2 * (int64_t)m->cap, dense))
@@ -95,19 +93,11 @@ typedef struct {
     const pr_batch *b;
 } batch_job;
 
-static inline float score(const bprmf *m, int32_t u, int32_t i) {
-    float s = 0;
-    const float *pu = m->U + (int64_t)u * m->d, *qi = m->V + (int64_t)i * m->d;
-    for (int k = 0; k < m->d; k++) s += pu[k] * qi[k];
-    return m->b ? s + m->b[i] : s;
-}
-
-static inline float sqnorm(const float *x, int d) {
-    float s = 0;
-    for (int k = 0; k < d; k++) s += x[k] * x[k];
-    return s;
-}
-
+/* One pass per sample computes the loss and, at once, the gradient: the
+ * gradient needs x = s(u,i) - s(u,j), the pass already has the three rows in
+ * cache, and a second pass would read them again. Deterministic mode writes
+ * the sample's three slots (d loss / d x = -sigmoid(-x) / B); hogwild mode
+ * applies the SGD update in place, racing benignly with other threads. */
 static void forward_slice(void *ctx, int ith, int nth) {
     batch_job *J = ctx;
     bprmf *m = J->m;
@@ -115,43 +105,34 @@ static void forward_slice(void *ctx, int ith, int nth) {
     int64_t lo, hi;
     pr_split(bt->B, ith, nth, &lo, &hi);
     double loss = 0;
-    float reg = m->base.cfg->reg;
     int d = m->d;
+    float reg = m->base.cfg->reg, invB = 1.0f / (float)bt->B;
+    float r2 = 2.0f * reg * (m->hogwild ? 1.0f : invB), lr = m->opt.lr;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
-        float x = score(m, u, i) - score(m, u, j);
-        m->x[s] = x;
-        loss += softplus(-x);
-        if (reg > 0)
-            loss += reg * (sqnorm(m->U + (int64_t)u * d, d) + sqnorm(m->V + (int64_t)i * d, d) +
-                           sqnorm(m->V + (int64_t)j * d, d));
-    }
-    m->loss_part[ith] = loss;
-}
-
-static double bprmf_forward(pr_model *base, const pr_batch *bt) {
-    bprmf *m = (bprmf *)base;
-    batch_job J = {m, bt};
-    int nth = pr_pool_size(base->pool);
-    pr_pool_run(base->pool, forward_slice, &J);
-    double loss = 0;
-    for (int t = 0; t < nth; t++) loss += m->loss_part[t];
-    return loss / bt->B;
-}
-
-/* d loss / d x = -sigmoid(-x) / B; each sample writes its own three slots. */
-static void backward_slice(void *ctx, int ith, int nth) {
-    batch_job *J = ctx;
-    bprmf *m = J->m;
-    const pr_batch *bt = J->b;
-    int64_t lo, hi;
-    pr_split(bt->B, ith, nth, &lo, &hi);
-    int d = m->d;
-    float invB = 1.0f / (float)bt->B, r2 = 2.0f * m->base.cfg->reg * invB;
-    for (int64_t s = lo; s < hi; s++) {
-        int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
-        float g = -sigmoid(-m->x[s]) * invB;
-        const float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
+        float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
+        float x = 0, nrm = 0;
+        for (int k = 0; k < d; k++) {
+            x += pu[k] * (qi[k] - qj[k]);
+            nrm += pu[k] * pu[k] + qi[k] * qi[k] + qj[k] * qj[k];
+        }
+        if (m->b) x += m->b[i] - m->b[j];
+        loss += softplus(-x) + reg * nrm;
+        if (m->hogwild) {
+            float g = -sigmoid(-x);
+            for (int k = 0; k < d; k++) {
+                float a = pu[k], bi = qi[k], bj = qj[k];
+                pu[k] -= lr * (g * (bi - bj) + r2 * a);
+                qi[k] -= lr * (g * a + r2 * bi);
+                qj[k] -= lr * (-g * a + r2 * bj);
+            }
+            if (m->b) {
+                m->b[i] -= lr * g;
+                m->b[j] += lr * g;
+            }
+            continue;
+        }
+        float g = -sigmoid(-x) * invB;
         float *gu = m->gU.g + s * d, *gi = m->gV.g + 2 * s * d, *gj = gi + d;
         for (int k = 0; k < d; k++) {
             gu[k] = g * (qi[k] - qj[k]) + r2 * pu[k];
@@ -168,47 +149,25 @@ static void backward_slice(void *ctx, int ith, int nth) {
             m->gb.row[2 * s + 1] = j;
         }
     }
+    m->loss_part[ith] = loss;
 }
 
-/* Hogwild SGD: update the three rows in place, racing benignly with other threads. */
-static void hogwild_slice(void *ctx, int ith, int nth) {
-    batch_job *J = ctx;
-    bprmf *m = J->m;
-    const pr_batch *bt = J->b;
-    int64_t lo, hi;
-    pr_split(bt->B, ith, nth, &lo, &hi);
-    int d = m->d;
-    float lr = m->opt.lr, r2 = 2.0f * m->base.cfg->reg;
-    for (int64_t s = lo; s < hi; s++) {
-        int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
-        float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
-        float x = score(m, u, i) - score(m, u, j), g = -sigmoid(-x);
-        for (int k = 0; k < d; k++) {
-            float a = pu[k], bi = qi[k], bj = qj[k];
-            pu[k] -= lr * (g * (bi - bj) + r2 * a);
-            qi[k] -= lr * (g * a + r2 * bi);
-            qj[k] -= lr * (-g * a + r2 * bj);
-        }
-        if (m->b) {
-            m->b[i] -= lr * g;
-            m->b[j] += lr * g;
-        }
-    }
-}
-
-static void bprmf_backward(pr_model *base, const pr_batch *bt) {
+static double bprmf_forward(pr_model *base, const pr_batch *bt) {
     bprmf *m = (bprmf *)base;
     batch_job J = {m, bt};
-    if (m->hogwild) {
-        pr_pool_run(base->pool, hogwild_slice, &J);
-        m->gU.n = m->gV.n = m->gb.n = 0;
-        return;
-    }
-    pr_pool_run(base->pool, backward_slice, &J);
-    m->gU.n = bt->B;
-    m->gV.n = 2 * (int64_t)bt->B;
-    m->gb.n = m->b ? 2 * (int64_t)bt->B : 0;
+    int nth = pr_pool_size(base->pool);
+    pr_pool_run(base->pool, forward_slice, &J);
+    double loss = 0;
+    for (int t = 0; t < nth; t++) loss += m->loss_part[t];
+    int64_t slots = m->hogwild ? 0 : bt->B;
+    m->gU.n = slots;
+    m->gV.n = 2 * slots;
+    m->gb.n = m->b ? 2 * slots : 0;
+    return loss / bt->B;
 }
+
+/* The gradient was written by forward (see forward_slice). */
+static void bprmf_backward(pr_model *base, const pr_batch *bt) {}
 
 static void bprmf_step(pr_model *base, const pr_batch *bt) {
     bprmf *m = (bprmf *)base;
@@ -244,7 +203,6 @@ static void bprmf_free(pr_model *base) {
     pr_rowgrad_deinit(&m->gV);
     pr_rowgrad_deinit(&m->gb);
     pr_free_aligned(m->base.params);
-    free(m->x);
     free(m->loss_part);
     free(m);
 }

@@ -56,7 +56,7 @@ static int add_buf(pr_secwriter *w, const char *name, pr_buf *b) {
 }
 
 int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *snap,
-                      const char *meta, pr_error *err) {
+                      const pr_pipeline *pipe, const char *meta, pr_error *err) {
     pr_secwriter w;
     pr_secwriter_init(&w);
     pr_buf b;
@@ -100,6 +100,17 @@ int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *sn
     } else {
         rc = pr_err(err, PR_E_STATE, "%s: model has no snapshot to save", m->ops->name);
         goto done;
+    }
+    if (pipe && pipe->n_mod > 0 && pr_pipeline_save(pipe, &w)) goto oom;
+    if (m->ops->tower_save) {
+        pr_buf_init(&b);
+        pr_buf_put_str(&b, m->ops->name);
+        if ((rc = m->ops->tower_save(m, &b))) {
+            pr_buf_free(&b);
+            rc = pr_err(err, rc, "%s: saving the item tower", m->ops->name);
+            goto done;
+        }
+        if ((rc = add_buf(&w, "tower", &b))) goto oom;
     }
     rc = pr_secwriter_write(&w, path, err);
     goto done;
@@ -176,6 +187,17 @@ int pr_recsys_open(pr_recsys *r, const char *path, pr_error *err) {
         rc = pr_err(err, PR_E_FORMAT, "%s: no snapshot or similarity section", path);
         goto fail;
     }
+    if ((rc = pr_pipeline_load(&r->pipe, &r->file, err))) goto fail;
+    if (pr_secfile_get(&r->file, "tower", &p, &n) == 0) {
+        pr_cur_init(&c, p, n, "tower");
+        char *tname = NULL;
+        if ((rc = pr_cur_get_str(&c, &tname, 31, err))) goto fail;
+        const pr_tower_ops *tops = pr_tower_find(tname);
+        free(tname);
+        if (!tops) { rc = pr_err(err, PR_E_FORMAT, "%s: item tower of an unknown model", path); goto fail; }
+        if ((rc = tops->load(&r->tower, &c, err))) goto fail;
+        r->tower->ops = tops;
+    }
     return 0;
 fail:
     pr_recsys_close(r);
@@ -188,6 +210,8 @@ void pr_recsys_close(pr_recsys *r) {
     pr_csr_free(r->train);
     pr_csr_free(r->knn);
     free(r->meta);
+    pr_pipeline_deinit(&r->pipe);
+    if (r->tower) r->tower->ops->free(r->tower);
     pr_secfile_close(&r->file);
     memset(r, 0, sizeof *r);
 }

@@ -10,6 +10,8 @@
  *   train  CSR of training interactions (users x items)
  *   snap   {n_users, n_items, d, has_bias} then U, V, b as raw float32
  *   knn    CSR with values: item-item similarities (ItemKNN)
+ *   pipe   content pipeline state: per modality its encoder and preprocessing
+ *   tower  the model's item tower (content -> V row), for new items
  * The runtime maps the file read-only; U, V and b are used in place. */
 #ifndef PR_MODELS_MODELFILE_H
 #define PR_MODELS_MODELFILE_H
@@ -18,12 +20,13 @@
 #include "core/secfile.h"
 #include "data/dataset.h"
 #include "eval/scorer.h"
+#include "features/pipeline.h"
 #include "models/model.h"
 
 /* Write a trained model. snap may be empty (score-only models); meta is extra
  * "key=value\n" text appended after the standard keys. */
 int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *snap,
-                      const char *meta, pr_error *err);
+                      const pr_pipeline *pipe, const char *meta, pr_error *err);
 
 typedef struct pr_recsys {
     pr_secfile file;
@@ -35,6 +38,8 @@ typedef struct pr_recsys {
     int32_t n_users, n_items;
     int d;
     char *meta;                /* NUL-terminated copy */
+    pr_pipeline pipe;          /* content pipeline (n_mod = 0 without content) */
+    pr_tower *tower;           /* owned, NULL when the model has none */
     pr_scorer scorer;
 } pr_recsys;
 

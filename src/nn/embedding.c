@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pr_optim_parse(const char *name, int *kind, pr_error *err) {
-    if (strcmp(name, "sgd") == 0) *kind = PR_OPT_SGD;
-    else if (strcmp(name, "adam") == 0) *kind = PR_OPT_ADAM;
-    else if (strcmp(name, "adam-dense") == 0) *kind = PR_OPT_ADAM_DENSE;
+int pr_embed_opt_parse(const char *name, int *kind, pr_error *err) {
+    if (strcmp(name, "sgd") == 0) *kind = PR_EMB_SGD;
+    else if (strcmp(name, "adam") == 0) *kind = PR_EMB_ADAM;
+    else if (strcmp(name, "adam-dense") == 0) *kind = PR_EMB_ADAM_DENSE;
     else return pr_err(err, PR_E_ARG, "optimizer '%s': expected sgd, adam or adam-dense", name);
     return 0;
 }
 
-void pr_optim_init(pr_optim *o, int kind, float lr) {
+void pr_embed_opt_init(pr_embed_opt *o, int kind, float lr) {
     memset(o, 0, sizeof *o);
     o->kind = kind;
     o->lr = lr;
@@ -61,7 +61,7 @@ int pr_embed_init(pr_embed *e, float *W, int32_t n, int d, int opt_kind) {
     e->n = n;
     e->d = d;
     e->W = W;
-    if (opt_kind != PR_OPT_SGD) {
+    if (opt_kind != PR_EMB_SGD) {
         e->m = pr_alloc_aligned((size_t)n * d, sizeof *e->m);
         e->v = pr_alloc_aligned((size_t)n * d, sizeof *e->v);
         if (!e->m || !e->v) {
@@ -110,7 +110,7 @@ static inline void row_sum(const pr_rowgrad *r, int32_t row, float *acc) {
     }
 }
 
-static inline void adam_row(float *w, float *m, float *v, const float *g, int d, const pr_optim *o,
+static inline void adam_row(float *w, float *m, float *v, const float *g, int d, const pr_embed_opt *o,
                             float step, float bc2) {
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
     for (int k = 0; k < d; k++) {
@@ -124,7 +124,7 @@ static inline void adam_row(float *w, float *m, float *v, const float *g, int d,
 typedef struct {
     pr_embed *e;
     pr_rowgrad *r;
-    const pr_optim *o;
+    const pr_embed_opt *o;
     float step, bc2;
 } step_job;
 
@@ -140,7 +140,7 @@ static void step_sparse(void *ctx, int ith, int nth) {
         int32_t row = r->touched[t];
         float *w = e->W + (int64_t)row * d;
         row_sum(r, row, acc);
-        if (J->o->kind == PR_OPT_SGD) {
+        if (J->o->kind == PR_EMB_SGD) {
             for (int k = 0; k < d; k++) w[k] -= J->o->lr * (acc[k] + J->o->weight_decay * w[k]);
         } else {
             adam_row(w, e->m + (int64_t)row * d, e->v + (int64_t)row * d, acc, d, J->o, J->step, J->bc2);
@@ -163,7 +163,7 @@ static void step_dense(void *ctx, int ith, int nth) {
     }
 }
 
-void pr_embed_step(pr_embed *e, pr_rowgrad *r, const pr_optim *o, pr_pool *pool) {
+void pr_embed_step(pr_embed *e, pr_rowgrad *r, const pr_embed_opt *o, pr_pool *pool) {
     group_slots(r);
     step_job J = {.e = e, .r = r, .o = o};
     /* Adam with bias correction folded into the step size, as PyTorch does:
@@ -171,7 +171,7 @@ void pr_embed_step(pr_embed *e, pr_rowgrad *r, const pr_optim *o, pr_pool *pool)
     double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
     J.step = (float)(o->lr / (bc1 > 0 ? bc1 : 1.0));
     J.bc2 = (float)sqrt(bc2 > 0 ? bc2 : 1.0);
-    pr_pool_run(pool, o->kind == PR_OPT_ADAM_DENSE ? step_dense : step_sparse, &J);
+    pr_pool_run(pool, o->kind == PR_EMB_ADAM_DENSE ? step_dense : step_sparse, &J);
 }
 
 void pr_rowgrad_to_dense(const pr_rowgrad *r, float *out) {

@@ -25,17 +25,17 @@
 
 #define PR_EMBED_MAX_D 1024 /* widest row the step kernels accept */
 
-enum { PR_OPT_SGD = 0, PR_OPT_ADAM = 1, PR_OPT_ADAM_DENSE = 2 };
+enum { PR_EMB_SGD = 0, PR_EMB_ADAM = 1, PR_EMB_ADAM_DENSE = 2 };
 
-typedef struct pr_optim {
-    int kind;           /* PR_OPT_* */
+typedef struct pr_embed_opt {
+    int kind;           /* PR_EMB_* */
     float lr, beta1, beta2, eps;
     float weight_decay; /* added to the gradient of touched rows (L2) */
     int64_t t;          /* steps taken (for Adam's bias correction) */
-} pr_optim;
+} pr_embed_opt;
 
-int pr_optim_parse(const char *name, int *kind, pr_error *err); /* "sgd" | "adam" | "adam-dense" */
-void pr_optim_init(pr_optim *o, int kind, float lr);
+int pr_embed_opt_parse(const char *name, int *kind, pr_error *err); /* "sgd" | "adam" | "adam-dense" */
+void pr_embed_opt_init(pr_embed_opt *o, int kind, float lr);
 
 /* Per-batch slot gradients for one table. */
 typedef struct pr_rowgrad {
@@ -67,7 +67,7 @@ void pr_embed_deinit(pr_embed *e);
 /* Apply the slots of r (r->n of them, row/g filled by the model) to e with o.
  * o->t must already count this step (the caller increments it once per batch
  * for all tables). Groups slots, then updates touched rows in parallel. */
-void pr_embed_step(pr_embed *e, pr_rowgrad *r, const pr_optim *o, pr_pool *pool);
+void pr_embed_step(pr_embed *e, pr_rowgrad *r, const pr_embed_opt *o, pr_pool *pool);
 /* Dense sum of the slots (n, d): for gradient checks. */
 void pr_rowgrad_to_dense(const pr_rowgrad *r, float *out);
 

@@ -2,6 +2,7 @@
 #include "loop.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,12 +135,12 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
             }
         }
         if (log_epoch(res, &e)) { rc = pr_err(err, PR_E_NOMEM, "train log"); goto done; }
-        pr_log("epoch %4d  loss %.5f  %5.2fs  %.2fM samples/s%s%s", epoch, e.loss, secs,
-               e.samples_per_s / 1e6, has_valid && e.valid == e.valid ? "  valid " : "",
-               has_valid && e.valid == e.valid ? c->stop_metric : "");
+        char vbuf[96] = "";
         if (has_valid && e.valid == e.valid)
-            pr_log("            %s %.4f (best %.4f at epoch %d)", c->stop_metric, e.valid,
-                   res->best_valid, res->best_epoch);
+            snprintf(vbuf, sizeof vbuf, "  valid %s %.4f (best %.4f @ %d)", c->stop_metric, e.valid,
+                     res->best_valid, res->best_epoch);
+        pr_log("epoch %4d  loss %.5f  %6.2fs  %6.2fM samples/s%s", epoch, e.loss, secs,
+               e.samples_per_s / 1e6, vbuf);
         if (has_valid && c->patience > 0 && bad >= c->patience) {
             pr_log("early stop: no improvement in %d validations", bad);
             break;

@@ -37,7 +37,7 @@ TEST(test_round_trip_dot_model) {
     pr_snapshot s;
     pr_model *m = train("bprmf", d, &c, &s);
     CHECK(m != NULL);
-    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, "note=hello\n", &err), 0);
+    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, NULL, "note=hello\n", &err), 0);
     pr_recsys r;
     CHECK_EQ_INT(pr_recsys_open(&r, PATH, &err), 0);
     CHECK_EQ_INT(r.n_users, 50);
@@ -80,7 +80,7 @@ TEST(test_round_trip_itemknn) {
     pr_snapshot s;
     pr_model *m = train("itemknn", d, &c, &s);
     pr_error err;
-    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, NULL, &err), 0);
+    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, NULL, NULL, &err), 0);
     pr_recsys r;
     CHECK_EQ_INT(pr_recsys_open(&r, PATH, &err), 0);
     CHECK(r.knn != NULL && r.U == NULL);
@@ -104,7 +104,7 @@ TEST(test_corruption_detected) {
     pr_snapshot s;
     pr_model *m = train("bprmf", d, &c, &s);
     pr_error err;
-    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, NULL, &err), 0);
+    CHECK_EQ_INT(pr_modelfile_save(PATH, m, &s, NULL, NULL, &err), 0);
     char *bytes;
     size_t size;
     CHECK_EQ_INT(pr_read_file(PATH, &bytes, &size, &err), 0);

@@ -38,7 +38,11 @@
 #include "core/rng.h"
 #include "features/store.h"
 #include "models/model.h"
+#include "nn/attn.h"
 #include "nn/embedding.h"
+#include "nn/mlp.h"
+#include "nn/optim.h"
+#include "nn/param.h"
 
 /* ---- the feature view ---------------------------------------------------- */
 
@@ -80,6 +84,7 @@ typedef struct pr_batch_items {
     int32_t n;         /* distinct items of the last batch */
     int32_t *items;    /* (2 cap) distinct items, in order of first appearance */
     int32_t *pos, *neg;/* (cap) sample s: its positive is items[pos[s]], its negative items[neg[s]] */
+    int32_t *cnt;      /* (2 cap) occurrences of items[r] in the batch */
     int32_t *slot;     /* (n_items) scratch */
     uint32_t *mark, stamp;
 } pr_batch_items;
@@ -131,7 +136,7 @@ int pr_dense_init(pr_dense *w, float *W, int32_t rows, int cols, int opt_kind);
 void pr_dense_deinit(pr_dense *w);
 static inline float *pr_dense_grad(pr_dense *w) { return w->g.g; }
 /* Apply the gradient in pr_dense_grad(w) (rows, cols) with o (o->t counted). */
-void pr_dense_step(pr_dense *w, const pr_optim *o, pr_pool *pool);
+void pr_dense_step(pr_dense *w, const pr_embed_opt *o, pr_pool *pool);
 
 /* ---- initialisation ------------------------------------------------------ */
 
@@ -167,5 +172,100 @@ int pr_tower_check_input(const pr_tower *t, const float *const *x, pr_error *err
 
 /* Read back a float array of exactly n values (PR_E_FORMAT otherwise). */
 int pr_cur_get_f32s_n(pr_cur *c, float **x, int64_t n, const char *what, pr_error *err);
+
+/* ---- fused item towers: concatenation and attention fusion ---------------
+ *
+ * Both models score s(u,i) = p_u . e_i with an item tower over M1 = 1 + M
+ * parts of width d: h_0 = e_id(i) (an embedding row) and h_m = W_m x_m(i)
+ * (a projection of modality m, W_m (d, D_m), no bias: a missing or dropped
+ * modality is an exact zero). The fusion maps the parts H (R, M1, d) and
+ * their mask (R, M1) (1 = present and kept) to e_i (R, d); masked parts
+ * reach it as zeros. What differs between the models is only the fusion
+ * (pr_fusion_ops); the training engine below is shared:
+ *
+ *   loss = mean_s softplus(-(p_u . e_i - p_u . e_j)) + reg mean_s (|p_u|^2 + |e_id(i)|^2 + |e_id(j)|^2)
+ *   (+ wd/2 |dense weights|^2 through the optimizer's weight decay)
+ *
+ * Per batch: the distinct items (R <= 2B rows) are gathered once, projected
+ * with threaded GEMMs (2 R D d flops, the dominant cost for wide features)
+ * and fused once; each sample then costs two dot products. Backward mirrors
+ * it: dE is accumulated per item in sample order, the fusion backward gives
+ * dH, item rows get one slot each, and dW_m = dH_m^T X_m is one threaded
+ * GEMM per modality. User and item tables use the row-sparse optimizers of
+ * nn/embedding.h; projections and fusion weights nn/optim.h (Adam for
+ * optim=adam|adam-dense). Deterministic for a fixed thread count.
+ * Snapshot: U = p, V = e over the catalogue with every ID kept, b = NULL.
+ * Keys (both models): drop_id, drop_mod (modality dropout), wd. */
+
+typedef struct pr_fusion pr_fusion;
+
+typedef struct pr_fusion_ops {
+    const char *name; /* the model's registry name */
+    /* Read the fusion's keys into f->arch (model init only). */
+    int (*keys)(pr_fusion *f, const pr_config *c, pr_error *err);
+    /* Declare the fusion's tensors for f->M1 parts of width f->d. */
+    int (*declare)(pr_fusion *f, pr_params *p, pr_error *err);
+    void (*init_params)(const pr_fusion *f, pr_params *p, pr_rng *r);
+    int64_t (*act_size)(const pr_fusion *f, int R);
+    /* E (R, d) from H (R, M1, d) and mask (R, M1); train enables dropout from r. */
+    void (*forward)(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask,
+                    float *E, float *act, int R, int train, pr_rng *r);
+    /* dH (R, M1, d) (overwritten) from dE (R, d); parameter gradients += into g. */
+    void (*backward)(const pr_fusion *f, const float *w, float *g, const float *H,
+                     const uint8_t *mask, float *act, const float *dE, float *dH, int R);
+    /* Share of each part in e_i after a forward: wts (R, M1), rows sum to 1 (0 if empty). */
+    void (*weights)(const pr_fusion *f, const float *H, const uint8_t *mask, const float *act,
+                    int R, float *wts);
+} pr_fusion_ops;
+
+/* Architecture keys, saved with the tower (only some apply to each fusion). */
+typedef struct pr_fusion_arch {
+    int layers, hidden, act; /* concat: MLP depth, hidden width, PR_ACT_* */
+    float dropout;           /* concat: dropout after hidden layers */
+    int k;                   /* attention: width of the scoring layer */
+} pr_fusion_arch;
+
+struct pr_fusion {
+    const pr_fusion_ops *ops;
+    int d, M1;
+    pr_fusion_arch arch;
+    pr_mlp mlp;   /* concat */
+    pr_attn attn; /* attention */
+};
+
+/* Model ops shared by the fused models (each model file fills its own
+ * pr_model_ops with these and an init that calls pr_fused_init). */
+int pr_fused_init(pr_model **out, const pr_fusion_ops *fops, const pr_dataset *d,
+                  const pr_features *f, const pr_config *c, pr_pool *pool, pr_error *err);
+double pr_fused_forward(pr_model *m, const pr_batch *b);
+void pr_fused_backward(pr_model *m, const pr_batch *b);
+void pr_fused_step(pr_model *m, const pr_batch *b);
+void pr_fused_dense_grad(pr_model *m, float *g);
+int pr_fused_snapshot(pr_model *m, pr_snapshot *out, pr_error *err);
+int pr_fused_tower_save(const pr_model *m, pr_buf *b);
+void pr_fused_free(pr_model *m);
+/* Part weights wts (n, M1) of trained items (ID included): which modality
+ * drives each item, for explanations. PR_E_ARG for a model that is not fused. */
+int pr_fused_item_weights(pr_model *m, const int32_t *items, int n, float *wts, pr_error *err);
+/* Fused vectors V (n, d) of trained items, with or without their ID part
+ * (with_id = 0: what the tower gives from the item's content alone). */
+int pr_fused_item_vectors(pr_model *m, const int32_t *items, int n, int with_id, float *V,
+                          pr_error *err);
+
+/* ---- cold start, for any content model ------------------------------------ */
+
+/* The model's snapshot with every item's row of V (and bias) replaced by what
+ * its saved tower gives from the item's content alone (through tower_save,
+ * pr_tower_find and encode: the path a new item takes at serving time).
+ * Evaluating it measures how well the tower stands on content. */
+int pr_content_cold_snapshot(pr_model *m, pr_snapshot *out, pr_error *err);
+
+/* Tower ops shared by the fused models; `tops` is the caller's pr_tower_ops. */
+int pr_fused_tower_load(pr_tower **out, pr_cur *c, const pr_tower_ops *tops,
+                        const pr_fusion_ops *fops, pr_error *err);
+int pr_fused_tower_encode(const pr_tower *t, const float *const *x, float *v, float *bias,
+                          pr_error *err);
+int pr_fused_tower_weights(const pr_tower *t, const float *const *x, float *w, pr_error *err);
+void pr_fused_tower_free(pr_tower *t);
 
 #endif

@@ -59,7 +59,7 @@ typedef struct {
     pr_embed eT, eG, eb;
     pr_rowgrad gT, gG, gb; /* slots: user s -> gT[s]; items i, j -> gG[2s], gG[2s+1] */
     pr_dense dE;
-    pr_optim opt;
+    pr_embed_opt opt;
     int cap;
     float *X;              /* (cap, D) content(i) - content(j) */
     float *P;              /* (cap, G K1) X Et per group */
@@ -102,9 +102,9 @@ static int vbpr_init(pr_model **out, const pr_dataset *data, const pr_features *
     m->base.cfg = c;
     m->base.pool = pool;
     if ((rc = pr_content_init(&m->c, f, ni, "vbpr", err)) || (rc = read_keys(m, c, err)) ||
-        (rc = pr_optim_parse(c->optim, &kind, err)))
+        (rc = pr_embed_opt_parse(c->optim, &kind, err)))
         goto fail;
-    pr_optim_init(&m->opt, kind, c->lr);
+    pr_embed_opt_init(&m->opt, kind, c->lr);
     m->K = c->d;
     m->K1 = m->K + 1;
     m->G = m->fuse == FUSE_CONCAT ? 1 : m->c.n_mod;

@@ -191,32 +191,6 @@ void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha
     pr_pool_run(pool, gemm_slice, &J);
 }
 
-/* ---- dense weights ------------------------------------------------------- */
-
-int pr_dense_init(pr_dense *w, float *W, int32_t rows, int cols, int opt_kind) {
-    memset(w, 0, sizeof *w);
-    int rc = pr_embed_init(&w->e, W, rows, cols, opt_kind);
-    if (!rc) rc = pr_rowgrad_init(&w->g, rows, cols, rows, 0);
-    if (rc) {
-        pr_dense_deinit(w);
-        return rc;
-    }
-    for (int32_t r = 0; r < rows; r++) w->g.row[r] = r;
-    w->g.n = rows;
-    memset(w->g.g, 0, (size_t)rows * cols * sizeof *w->g.g);
-    return 0;
-}
-
-void pr_dense_deinit(pr_dense *w) {
-    pr_embed_deinit(&w->e);
-    pr_rowgrad_deinit(&w->g);
-}
-
-void pr_dense_step(pr_dense *w, const pr_embed_opt *o, pr_pool *pool) {
-    w->g.n = w->e.n;
-    pr_embed_step(&w->e, &w->g, o, pool);
-}
-
 /* ---- initialisation ------------------------------------------------------ */
 
 void pr_init_xavier_normal(float *W, int64_t n, int64_t fan_in, int64_t fan_out, pr_rng *r) {

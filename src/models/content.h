@@ -16,9 +16,6 @@
  *                    hash, so masks depend neither on threads nor on order.
  *   pr_par_gemm      one GEMM split over the pool by output rows, each thread
  *                    calling single-threaded BLAS on its block.
- *   pr_dense         a dense weight matrix trained with the same optimizers
- *                    as the embedding tables (every row is a slot each step,
- *                    so "lazy" Adam is PyTorch's dense Adam here).
  *   tower blobs      the common head of every content model's tower (d,
  *                    modality names and widths) and the tower base object.
  *   keys             validated model-specific hyper-parameters.
@@ -123,20 +120,6 @@ void pr_moddrop_draw(const pr_moddrop *d, const pr_content *c, const int32_t *it
  * caller's state, as in eval/). Same contract as pr_gemm. */
 void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
-
-/* ---- dense weights with the embedding optimizers ------------------------- */
-
-typedef struct pr_dense {
-    pr_embed e;     /* over W (rows, cols), borrowed from the model's params */
-    pr_rowgrad g;   /* one slot per row: g.g is the dense gradient (rows, cols) */
-} pr_dense;
-
-/* cols <= PR_EMBED_MAX_D. opt_kind as for pr_embed_init. */
-int pr_dense_init(pr_dense *w, float *W, int32_t rows, int cols, int opt_kind);
-void pr_dense_deinit(pr_dense *w);
-static inline float *pr_dense_grad(pr_dense *w) { return w->g.g; }
-/* Apply the gradient in pr_dense_grad(w) (rows, cols) with o (o->t counted). */
-void pr_dense_step(pr_dense *w, const pr_embed_opt *o, pr_pool *pool);
 
 /* ---- initialisation ------------------------------------------------------ */
 

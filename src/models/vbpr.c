@@ -2,7 +2,7 @@
  *
  *   s(u,i) = b_i + g_u . g_i + t_u . (E f_i) + b' . f_i
  *   loss   = mean_s softplus(-(s(u,i) - s(u,j)))
- *            + reg * mean_s (|[g_u, t_u]|^2 + |g_i|^2 + |g_j|^2) + reg_e * (|E|^2 + |b'|^2)
+ *            + reg * mean_s (|[g_u, t_u]|^2 + |g_i|^2 + |g_j|^2)   (+ wd/2 (|E|^2 + |b'|^2))
  * f_i is the item's content: its modalities side by side (fuse=concat, as
  * MMRec does: one E for all of them) or each projected on its own
  * (fuse=separate: t_u = [t_u^1 .. t_u^M], t_u . E f_i = sum_m t_u^m . E_m f_i^m).
@@ -29,7 +29,10 @@
  * Snapshot (what evaluation and serving see): U = [g_u, t_u^1..t_u^G],
  * V = [g_i, E_1 f_i .. E_G f_i], b = b_i + b' . f_i, width d (1 + G).
  *
- * Keys: fuse=concat|separate, bias=0|1 (b_i), reg_e (0), drop_id, drop_mod
+ * Parameters: one nn/param.h block; the tables are row-sparse (nn/embedding.h
+ * slots and optimizers), E is dense (nn/optim.h, with weight decay wd: the
+ * gradient of wd/2 |E|^2, not part of the reported loss).
+ * Keys: fuse=concat|separate, bias=0|1 (b_i), wd (0), drop_id, drop_mod
  * (modality dropout, 0). Only the first negative of each sample is used. */
 #include <math.h>
 #include <stdlib.h>
@@ -50,19 +53,20 @@ typedef struct {
     int K, G, du, K1;      /* block width d, content groups, user width K (1 + G), K + 1 */
     int fuse, bias;
     int r0[PR_MAX_MODALITIES], r1[PR_MAX_MODALITIES]; /* feature rows of group g */
-    float reg, reg_e;
+    float reg, wd;
     pr_moddrop drop;
-    float *T;              /* (n_users, du) [g_u, t_u^1 .. t_u^G]   views into params */
+    pr_params P;           /* user (n_users, du) | item (n_items, K) | bias (n_items, 1) | E (D, K + 1) */
+    float *T;              /* (n_users, du) [g_u, t_u^1 .. t_u^G]   views into P */
     float *Gi;             /* (n_items, K) */
     float *bi;             /* (n_items) or NULL */
-    float *Et;             /* (D, K + 1) */
+    float *Et, *dEt;       /* (D, K + 1) and its gradient */
     pr_embed eT, eG, eb;
     pr_rowgrad gT, gG, gb; /* slots: user s -> gT[s]; items i, j -> gG[2s], gG[2s+1] */
-    pr_dense dE;
     pr_embed_opt opt;
+    pr_optim dopt;         /* E: nn/optim (Adam or SGD, weight decay wd) */
     int cap;
     float *X;              /* (cap, D) content(i) - content(j) */
-    float *P;              /* (cap, G K1) X Et per group */
+    float *P_;             /* (cap, G K1) X Et per group */
     float *dP;             /* (cap, G K1) d loss / d P */
     float *x;              /* (cap) s(u,i) - s(u,j) */
     int32_t *jj;           /* (cap) first negatives */
@@ -82,7 +86,7 @@ static int read_keys(vbpr *m, const pr_config *c, pr_error *err) {
     int rc, bias;
     if ((rc = pr_key_choice(c, "vbpr", "fuse", fuse_names, &m->fuse, err)) ||
         (rc = pr_key_int(c, "vbpr", "bias", 0, 0, 1, &bias, err)) ||
-        (rc = pr_key_float(c, "vbpr", "reg_e", 0, 0, 1e6, &m->reg_e, err)) ||
+        (rc = pr_key_float(c, "vbpr", "wd", 0, 0, 1e6, &m->wd, err)) ||
         (rc = pr_key_float(c, "vbpr", "drop_id", 0, 0, 1, &m->drop.p_id, err)) ||
         (rc = pr_key_float(c, "vbpr", "drop_mod", 0, 0, 1, &m->drop.p_mod, err)))
         return rc;
@@ -117,41 +121,51 @@ static int vbpr_init(pr_model **out, const pr_dataset *data, const pr_features *
         m->r0[g] = m->fuse == FUSE_CONCAT ? 0 : m->c.off[g];
         m->r1[g] = m->fuse == FUSE_CONCAT ? m->c.D : m->c.off[g] + m->c.dim[g];
     }
-    int64_t D = m->c.D, nT = (int64_t)nu * m->du, nG = (int64_t)ni * m->K, nb = m->bias ? ni : 0;
-    m->base.n_params = nT + nG + nb + D * m->K1;
+    int64_t D = m->c.D, nT = (int64_t)nu * m->du, nG = (int64_t)ni * m->K;
+    pr_params_init(&m->P);
+    int64_t oT = pr_params_add_ex(&m->P, "user", nu, m->du, PR_PARAM_SPARSE);
+    int64_t oG = pr_params_add_ex(&m->P, "item", ni, m->K, PR_PARAM_SPARSE);
+    int64_t ob = m->bias ? pr_params_add_ex(&m->P, "bias", ni, 1, PR_PARAM_SPARSE) : -1;
+    int64_t oE = pr_params_add(&m->P, "E", D, m->K1);
+    if ((rc = pr_params_alloc(&m->P, err))) goto fail;
+    pr_optim_cfg cfg;
+    pr_optim_cfg_defaults(&cfg, kind == PR_EMB_SGD ? PR_OPT_SGD : PR_OPT_ADAM);
+    cfg.lr = c->lr;
+    cfg.weight_decay = m->wd;
+    if ((rc = pr_optim_init_params(&m->dopt, &cfg, &m->P, err))) goto fail;
+    m->base.params = m->P.w;
+    m->base.n_params = m->P.n_params;
+    m->T = m->P.w + oT;
+    m->Gi = m->P.w + oG;
+    m->bi = ob >= 0 ? m->P.w + ob : NULL;
+    m->Et = m->P.w + oE;
+    m->dEt = m->P.g + oE;
     m->cap = c->batch;
     int nth = pr_pool_size(pool), M1 = m->c.n_mod + 1, GK1 = m->G * m->K1;
-    m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
     m->X = pr_alloc_aligned((size_t)m->cap * D, sizeof *m->X);
-    m->P = pr_alloc_aligned((size_t)m->cap * GK1, sizeof *m->P);
+    m->P_ = pr_alloc_aligned((size_t)m->cap * GK1, sizeof *m->P_);
     m->dP = pr_alloc_aligned((size_t)m->cap * GK1, sizeof *m->dP);
     m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
     m->jj = pr_malloc((size_t)m->cap, sizeof *m->jj);
     m->loss_part = pr_calloc((size_t)nth, sizeof *m->loss_part);
-    if (!m->base.params || !m->X || !m->P || !m->dP || !m->x || !m->jj || !m->loss_part) goto oom;
+    if (!m->X || !m->P_ || !m->dP || !m->x || !m->jj || !m->loss_part) goto oom;
     if (pr_moddrop_on(&m->drop)) {
         m->keep_i = pr_malloc((size_t)m->cap * M1, 1);
         m->keep_j = pr_malloc((size_t)m->cap * M1, 1);
         if (!m->keep_i || !m->keep_j) goto oom;
     }
-    m->T = m->base.params;
-    m->Gi = m->T + nT;
-    m->bi = m->bias ? m->Gi + nG : NULL;
-    m->Et = m->Gi + nG + nb;
     /* Xavier normal, as MMRec initialises every VBPR parameter */
     pr_rng r;
     pr_rng_init(&r, c->seed, 0x76627072ULL);
     pr_init_xavier_normal(m->T, nT, nu, m->du, &r);
     pr_init_xavier_normal(m->Gi, nG, ni, m->K, &r);
-    if (m->bi) memset(m->bi, 0, (size_t)ni * sizeof *m->bi);
     pr_init_xavier_normal(m->Et, D * m->K1, D, m->K, &r);
     if (pr_embed_init(&m->eT, m->T, nu, m->du, kind) || pr_embed_init(&m->eG, m->Gi, ni, m->K, kind) ||
-        pr_rowgrad_init(&m->gT, nu, m->du, m->cap, 0) ||
-        pr_rowgrad_init(&m->gG, ni, m->K, 2 * (int64_t)m->cap, 0) ||
-        pr_dense_init(&m->dE, m->Et, (int32_t)D, m->K1, kind))
+        pr_rowgrad_init(&m->gT, nu, m->du, m->cap, kind == PR_EMB_ADAM_DENSE) ||
+        pr_rowgrad_init(&m->gG, ni, m->K, 2 * (int64_t)m->cap, kind == PR_EMB_ADAM_DENSE))
         goto oom;
     if (m->bi && (pr_embed_init(&m->eb, m->bi, ni, 1, kind) ||
-                  pr_rowgrad_init(&m->gb, ni, 1, 2 * (int64_t)m->cap, 0)))
+                  pr_rowgrad_init(&m->gb, ni, 1, 2 * (int64_t)m->cap, kind == PR_EMB_ADAM_DENSE)))
         goto oom;
     pr_blas_threads(1); /* pool threads each run their own GEMMs */
     *out = &m->base;
@@ -180,7 +194,7 @@ static inline float sqnorm(const float *v, int n) {
 /* x_s = s(u,i) - s(u,j) from the rows and P; ki, kj: the items' ID parts kept. */
 static float score_diff(const vbpr *m, int64_t s, int32_t u, int32_t i, int32_t j, float ki, float kj) {
     const float *tu = m->T + (int64_t)u * m->du, *gi = m->Gi + (int64_t)i * m->K,
-                *gj = m->Gi + (int64_t)j * m->K, *p = m->P + s * m->G * m->K1;
+                *gj = m->Gi + (int64_t)j * m->K, *p = m->P_ + s * m->G * m->K1;
     float x = 0;
     for (int k = 0; k < m->K; k++) x += tu[k] * (ki * gi[k] - kj * gj[k]);
     if (m->bi) x += ki * m->bi[i] - kj * m->bi[j];
@@ -212,7 +226,7 @@ static void forward_slice(void *ctx, int ith, int nth) {
     for (int g = 0; g < m->G; g++)
         pr_gemm(PR_NOTRANS, PR_NOTRANS, (int)(hi - lo), m->K1, m->r1[g] - m->r0[g], 1.0f,
                 m->X + lo * D + m->r0[g], (int)D, m->Et + (int64_t)m->r0[g] * m->K1, m->K1, 0.0f,
-                m->P + lo * GK1 + (int64_t)g * m->K1, (int)GK1);
+                m->P_ + lo * GK1 + (int64_t)g * m->K1, (int)GK1);
     double loss = 0;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = m->jj[s];
@@ -234,12 +248,7 @@ static double vbpr_forward(pr_model *base, const pr_batch *bt) {
     pr_pool_run(base->pool, forward_slice, &J);
     double loss = 0;
     for (int t = 0; t < pr_pool_size(base->pool); t++) loss += m->loss_part[t];
-    loss /= bt->B;
-    if (m->reg_e > 0) {
-        double n = pr_norm2(m->Et, (int64_t)m->c.D * m->K1);
-        loss += m->reg_e * n * n;
-    }
-    return loss;
+    return loss / bt->B;
 }
 
 /* ---- backward ------------------------------------------------------------ */
@@ -258,7 +267,7 @@ static void backward_slice(void *ctx, int ith, int nth) {
         float c = -sigmoid(-m->x[s]) * invB;
         float fi = m->keep_i ? m->keep_i[s * M1] : 1.0f, fj = m->keep_j ? m->keep_j[s * M1] : 1.0f;
         const float *tu = m->T + (int64_t)u * du, *gi = m->Gi + (int64_t)i * K, *gj = m->Gi + (int64_t)j * K;
-        const float *p = m->P + s * GK1;
+        const float *p = m->P_ + s * GK1;
         float *dt = m->gT.g + s * du, *dgi = m->gG.g + 2 * s * K, *dgj = dgi + K, *dp = m->dP + s * GK1;
         for (int k = 0; k < K; k++) {
             dt[k] = c * (fi * gi[k] - fj * gj[k]) + r2 * tu[k];
@@ -294,13 +303,11 @@ static void vbpr_backward(pr_model *base, const pr_batch *bt) {
     m->gG.n = 2 * (int64_t)bt->B;
     m->gb.n = m->bi ? 2 * (int64_t)bt->B : 0;
     int64_t D = m->c.D, GK1 = (int64_t)m->G * m->K1;
-    float *dE = pr_dense_grad(&m->dE);
     /* dEt[rows of g] (D_g, K+1) = X[:, rows of g]^T (D_g, B) . dP[:, group g] (B, K+1) */
     for (int g = 0; g < m->G; g++)
         pr_par_gemm(base->pool, PR_TRANS, PR_NOTRANS, m->r1[g] - m->r0[g], m->K1, bt->B, 1.0f,
                     m->X + m->r0[g], (int)D, m->dP + (int64_t)g * m->K1, (int)GK1, 0.0f,
-                    dE + (int64_t)m->r0[g] * m->K1, m->K1);
-    if (m->reg_e > 0) pr_axpy(2.0f * m->reg_e, m->Et, dE, (int)(D * m->K1));
+                    m->dEt + (int64_t)m->r0[g] * m->K1, m->K1);
 }
 
 static void vbpr_step(pr_model *base, const pr_batch *bt) {
@@ -310,21 +317,16 @@ static void vbpr_step(pr_model *base, const pr_batch *bt) {
     pr_embed_step(&m->eT, &m->gT, &m->opt, base->pool);
     pr_embed_step(&m->eG, &m->gG, &m->opt, base->pool);
     if (m->bi) pr_embed_step(&m->eb, &m->gb, &m->opt, base->pool);
-    pr_dense_step(&m->dE, &m->opt, base->pool);
+    pr_optim_step_params(&m->dopt, &m->P);
 }
 
 static void vbpr_dense_grad(pr_model *base, float *g) {
     vbpr *m = (vbpr *)base;
-    int32_t nu = base->data->n_users, ni = base->data->n_items;
-    pr_rowgrad_to_dense(&m->gT, g);
-    g += (int64_t)nu * m->du;
-    pr_rowgrad_to_dense(&m->gG, g);
-    g += (int64_t)ni * m->K;
-    if (m->bi) {
-        pr_rowgrad_to_dense(&m->gb, g);
-        g += ni;
-    }
-    memcpy(g, pr_dense_grad(&m->dE), (size_t)m->c.D * m->K1 * sizeof *g);
+    memset(g, 0, (size_t)m->P.n_params * sizeof *g);
+    pr_rowgrad_to_dense(&m->gT, g + (m->T - m->P.w));
+    pr_rowgrad_to_dense(&m->gG, g + (m->Gi - m->P.w));
+    if (m->bi) pr_rowgrad_to_dense(&m->gb, g + (m->bi - m->P.w));
+    memcpy(g + (m->Et - m->P.w), m->dEt, (size_t)m->c.D * m->K1 * sizeof *g);
 }
 
 /* ---- snapshot ------------------------------------------------------------ */
@@ -495,10 +497,10 @@ static void vbpr_free(pr_model *base) {
     pr_rowgrad_deinit(&m->gT);
     pr_rowgrad_deinit(&m->gG);
     pr_rowgrad_deinit(&m->gb);
-    pr_dense_deinit(&m->dE);
-    pr_free_aligned(m->base.params);
+    pr_optim_deinit(&m->dopt);
+    pr_params_deinit(&m->P);
     pr_free_aligned(m->X);
-    pr_free_aligned(m->P);
+    pr_free_aligned(m->P_);
     pr_free_aligned(m->dP);
     free(m->x);
     free(m->jj);
@@ -510,7 +512,7 @@ static void vbpr_free(pr_model *base) {
 
 const pr_model_ops pr_vbpr_ops = {
     .name = "vbpr",
-    .help = "VBPR (He & McAuley 2016); keys: fuse=concat|separate, bias=0|1, reg_e, drop_id, drop_mod",
+    .help = "VBPR (He & McAuley 2016); keys: fuse=concat|separate, bias=0|1, wd, drop_id, drop_mod",
     .needs_features = 1,
     .init = vbpr_init,
     .forward = vbpr_forward,

@@ -112,7 +112,7 @@ static void gradcheck_model(const char *name, const char *const *kv) {
 
 TEST(test_vbpr_gradcheck) {
     gradcheck_model("vbpr", NULL);
-    const char *sep[] = {"fuse", "separate", "bias", "1", "reg_e", "0.1", NULL};
+    const char *sep[] = {"fuse", "separate", "bias", "1", "wd", "0.1", NULL};
     gradcheck_model("vbpr", sep);
     const char *drop[] = {"drop_id", "0.5", "drop_mod", "0.4", "bias", "1", NULL};
     gradcheck_model("vbpr", drop);

@@ -28,6 +28,7 @@
 #include "core/pool.h"
 #include "core/rng.h"
 #include "eval/evaluator.h"
+#include "features/preproc.h"
 #include "features/store.h"
 #include "models/content.h"
 #include "models/model.h"
@@ -244,48 +245,90 @@ static void set_kv(pr_config *c, const char *kv) {
 
 /* ---- speed --------------------------------------------------------------------- */
 
+static double loadavg(void) {
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf", &l) != 1) l = NAN;
+    if (f) fclose(f);
+    return l;
+}
+
+/* Reduce the image modality once with the feature pipeline's PCA, fitted on
+ * the items that have training interactions; returns the seconds it took. */
+static double reduce_image(pr_features *f, const pr_dataset *d, int k, pr_pool *pool) {
+    pr_error err;
+    pr_preproc *p = NULL;
+    char spec[32];
+    snprintf(spec, sizeof spec, "pca=%d", k);
+    int32_t *items = pr_malloc((size_t)d->n_items, sizeof *items), n = 0;
+    uint8_t *seen = pr_calloc((size_t)d->n_items, 1);
+    for (int64_t q = 0; q < d->train->nnz; q++) seen[d->train->indices[q]] = 1;
+    for (int32_t i = 0; i < d->n_items; i++)
+        if (seen[i]) items[n++] = i;
+    double t0 = pr_now();
+    pr_modality *img = &f->mod[0];
+    if (pr_preproc_new(spec, img->dim, 999, &p, &err) || pr_preproc_fit_modality(p, img, items, n, pool, &err) ||
+        pr_preproc_apply_modality(p, img, pool, &err))
+        fprintf(stderr, "pca: %s\n", err.msg);
+    double secs = pr_now() - t0;
+    pr_preproc_free(p);
+    free(items);
+    free(seen);
+    return secs;
+}
+
+typedef struct {
+    const char *model, *keys;
+} setting;
+
+static void speed_rows(const pr_dataset *d, const pr_features *f, pr_pool *pool, int epochs,
+                       const setting *set, int n, const char *note) {
+    int B = 2048, K = 64, D = f->mod[0].dim + f->mod[1].dim;
+    int64_t nb = (d->train->nnz + B - 1) / B;
+    double R = distinct_per_batch(d, B);
+    double t_vbpr = content_gemms(pool, B, D, K + 1) * (double)nb;
+    double t_fused = content_gemms(pool, (int)R, D, K) * (double)nb;
+    for (int k = 0; k < n; k++) {
+        pr_config c;
+        pr_config_defaults(&c);
+        c.epochs = epochs;
+        set_kv(&c, set[k].keys);
+        int content = strcmp(set[k].model, "bprmf") != 0, vbpr = !strcmp(set[k].model, "vbpr");
+        run_result r;
+        if (run(set[k].model, d, content ? f : NULL, &c, pool, 0, &r)) continue;
+        double gf = !content ? 0 : vbpr ? 4.0 * B * D * (K + 1) * (double)nb / 1e9 : 4.0 * R * D * K * (double)nb / 1e9;
+        double alone = !content ? 0 : vbpr ? t_vbpr : t_fused;
+        printf("| %s %s | %s | %d | %.2f | %.0f | %.0f | %.2f s | %.0f%% | %.1fx |\n", set[k].model, set[k].keys,
+               note, D, r.sec_per_epoch, r.samples_per_s, gf, alone, content ? 100 * alone / r.sec_per_epoch : 0,
+               53.0 / r.sec_per_epoch);
+        fflush(stdout);
+    }
+}
+
 static void bench_speed(pr_pool *pool, int epochs) {
     char buf[512];
     const char *path = shared_path("amazon-baby/baby.inter", buf, sizeof buf);
     pr_dataset *d = path ? load_inter(path) : baby_synthetic();
     if (!d) return;
     pr_features *f = synthetic_features(d->n_items);
-    int nth = pr_pool_size(pool), D = 4096 + 384, K = 64, B = 2048;
-    int64_t nb = (d->train->nnz + B - 1) / B;
+    int nth = pr_pool_size(pool), B = 2048;
     double peak = sgemm_peak(pool), bw = memcpy_gbs(), R = distinct_per_batch(d, B);
-    double t_vbpr = content_gemms(pool, B, D, K + 1) * (double)nb;
-    double t_fused = content_gemms(pool, (int)R, D, K) * (double)nb;
-    printf("## bench_multimodal speed: %s (%d users, %d items, %lld train), features 4096 + 384, d = %d, "
-           "batch %d, %d threads, OpenBLAS core %s\n\n",
+    printf("## bench_multimodal speed: %s (%d users, %d items, %lld train), features 4096 + 384, d = 64, "
+           "batch %d, %d threads, OpenBLAS core %s, load average %.1f\n\n",
            path ? "amazon-baby" : "Baby-shaped synthetic", d->n_users, d->n_items, (long long)d->train->nnz,
-           K, B, nth, openblas_get_corename ? openblas_get_corename() : "?");
+           B, nth, openblas_get_corename ? openblas_get_corename() : "?", loadavg());
     printf("sgemm 1024^3: %.1f GFLOP/s; memcpy %.1f GB/s; %.0f distinct items per batch (of %d slots)\n\n",
            peak, bw, R, 2 * B);
-    printf("| model | s/epoch | samples/s | content GEMM GFLOP/epoch | the same GEMMs alone | share of epoch | vs MMRec VBPR 53 s |\n");
-    printf("|---|---|---|---|---|---|---|\n");
-    const char *models[] = {"bprmf", "vbpr", "vbpr", "concat", "attention"};
-    const char *keys[] = {"", "", "fuse=separate", "", ""};
-    for (int k = 0; k < 5; k++) {
-        pr_config c;
-        pr_config_defaults(&c);
-        c.epochs = epochs;
-        set_kv(&c, keys[k]);
-        run_result r;
-        if (run(models[k], d, k ? f : NULL, &c, pool, 0, &r)) continue;
-        double gf = 0, alone = 0;
-        if (k == 1 || k == 2) {
-            gf = 4.0 * B * D * (K + 1) * (double)nb / 1e9;
-            alone = t_vbpr;
-        } else if (k >= 3) {
-            gf = 4.0 * R * D * K * (double)nb / 1e9;
-            alone = t_fused;
-        }
-        printf("| %s %s | %.2f | %.0f | %.0f | %.2f s | %.0f%% | %.1fx |\n", models[k], keys[k],
-               r.sec_per_epoch, r.samples_per_s, gf, alone, gf > 0 ? 100 * alone / r.sec_per_epoch : 0,
-               53.0 / r.sec_per_epoch);
-        fflush(stdout);
-    }
-    printf("\n");
+    printf("| model | features | D | s/epoch | samples/s | content GEMM GFLOP/epoch | the same GEMMs alone | share of epoch | vs MMRec VBPR 53 s |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
+    static const setting raw[] = {{"bprmf", ""}, {"vbpr", ""}, {"vbpr", "fuse=separate"}, {"concat", ""}, {"attention", ""}};
+    speed_rows(d, f, pool, epochs, raw, 5, "raw");
+    double secs = reduce_image(f, d, 256, pool);
+    char note[64];
+    snprintf(note, sizeof note, "image pca=256 once (%.1f s)", secs);
+    static const setting reduced[] = {{"vbpr", ""}, {"concat", ""}, {"attention", ""}};
+    speed_rows(d, f, pool, epochs, reduced, 3, note);
+    printf("\n(load average after: %.1f)\n\n", loadavg());
     pr_features_free(f);
     pr_dataset_free(d);
 }
@@ -311,10 +354,6 @@ static int load_mls(pr_dataset **d, pr_features **f) {
     }
     return 0;
 }
-
-typedef struct {
-    const char *model, *keys;
-} setting;
 
 /* Chosen on validation Recall@20 by `bench_multimodal grid` (docs/models-multimodal.md). */
 static const setting chosen[] = {

@@ -25,13 +25,15 @@
 static const char *const act_names[] = {"leaky_relu", "relu", "tanh", "sigmoid", "gelu", "none", NULL};
 
 static int concat_keys(pr_fusion *f, const pr_config *c, pr_error *err) {
-    int rc, act;
+    int rc, act, residual;
     if ((rc = pr_key_int(c, "concat", "layers", 2, 1, PR_MLP_MAX_LAYERS, &f->arch.layers, err)) ||
         (rc = pr_key_int(c, "concat", "hidden", c->d, 1, 65536, &f->arch.hidden, err)) ||
         (rc = pr_key_choice(c, "concat", "act", act_names, &act, err)) ||
-        (rc = pr_key_float(c, "concat", "dropout", 0, 0, 0.95, &f->arch.dropout, err)))
+        (rc = pr_key_float(c, "concat", "dropout", 0, 0, 0.95, &f->arch.dropout, err)) ||
+        (rc = pr_key_int(c, "concat", "residual", 0, 0, 1, &residual, err)))
         return rc;
     f->arch.act = pr_act_parse(act_names[act]);
+    f->arch.residual = residual;
     return 0;
 }
 
@@ -46,6 +48,10 @@ static int concat_declare(pr_fusion *f, pr_params *p, pr_error *err) {
 
 static void concat_init_params(const pr_fusion *f, pr_params *p, pr_rng *r) {
     pr_mlp_init_params(&f->mlp, p, r);
+    if (f->arch.residual) { /* residual: start as BPR-MF, e_i = e_id */
+        const pr_linear *last = &f->mlp.lin[f->mlp.n_layers - 1];
+        pr_params_zeros(p, last->W);
+    }
 }
 
 static int64_t concat_act_size(const pr_fusion *f, int R) { return pr_mlp_act_size(&f->mlp, R); }
@@ -55,11 +61,15 @@ static void concat_forward(const pr_fusion *f, const float *w, const float *H, c
                            float *E, float *act, int R, int train, pr_rng *r) {
     const float *y = pr_mlp_forward(&f->mlp, w, H, act, R, train, r);
     memcpy(E, y, (size_t)R * f->d * sizeof *E);
+    if (f->arch.residual) /* residual: + h_0 (zero when the ID is masked) */
+        for (int q = 0; q < R; q++) pr_axpy(1.0f, H + (int64_t)q * f->M1 * f->d, E + (int64_t)q * f->d, f->d);
 }
 
 static void concat_backward(const pr_fusion *f, const float *w, float *g, const float *H,
                             const uint8_t *mask, float *act, const float *dE, float *dH, int R) {
     pr_mlp_backward(&f->mlp, w, g, H, act, dE, dH, R);
+    if (f->arch.residual)
+        for (int q = 0; q < R; q++) pr_axpy(1.0f, dE + (int64_t)q * f->d, dH + (int64_t)q * f->M1 * f->d, f->d);
 }
 
 static void concat_weights(const pr_fusion *f, const float *H, const uint8_t *mask, const float *act,

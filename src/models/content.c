@@ -705,23 +705,25 @@ static void arch_save(pr_buf *b, const pr_fusion_arch *a) {
     pr_buf_put_u32(b, (uint32_t)a->act);
     pr_buf_put_f32(b, a->dropout);
     pr_buf_put_u32(b, (uint32_t)a->k);
+    pr_buf_put_u32(b, (uint32_t)a->residual);
 }
 
 static int arch_load(pr_cur *c, pr_fusion_arch *a, pr_error *err) {
-    uint32_t layers, hidden, act, k;
+    uint32_t layers, hidden, act, k, residual;
     int rc;
     if ((rc = pr_cur_get_u32(c, &layers, err)) || (rc = pr_cur_get_u32(c, &hidden, err)) ||
         (rc = pr_cur_get_u32(c, &act, err)) || (rc = pr_cur_get_f32(c, &a->dropout, err)) ||
-        (rc = pr_cur_get_u32(c, &k, err)))
+        (rc = pr_cur_get_u32(c, &k, err)) || (rc = pr_cur_get_u32(c, &residual, err)))
         return rc;
     if (layers < 1 || layers > PR_MLP_MAX_LAYERS || hidden > 65536 || act > PR_ACT_GELU || k > 65536 ||
-        !(a->dropout >= 0 && a->dropout < 1))
+        residual > 1 || !(a->dropout >= 0 && a->dropout < 1))
         return pr_err(err, PR_E_FORMAT, "%s: tower architecture (layers %u, hidden %u, act %u, k %u)",
                       c->what, layers, hidden, act, k);
     a->layers = (int)layers;
     a->hidden = (int)hidden;
     a->act = (int)act;
     a->k = (int)k;
+    a->residual = (int)residual;
     return 0;
 }
 

@@ -205,6 +205,7 @@ typedef struct pr_fusion_ops {
 typedef struct pr_fusion_arch {
     int layers, hidden, act; /* concat: MLP depth, hidden width, PR_ACT_* */
     float dropout;           /* concat: dropout after hidden layers */
+    int residual;            /* concat: e_i = e_id + MLP(..) */
     int k;                   /* attention: width of the scoring layer */
 } pr_fusion_arch;
 

@@ -126,6 +126,8 @@ TEST(test_concat_gradcheck) {
     gradcheck_model("concat", deep);
     const char *drop[] = {"act", "gelu", "dropout", "0.3", "drop_id", "0.5", "drop_mod", "0.4", NULL};
     gradcheck_model("concat", drop);
+    const char *res[] = {"act", "tanh", "residual", "1", "drop_id", "0.5", NULL};
+    gradcheck_model("concat", res);
 }
 
 TEST(test_attention_gradcheck) {
@@ -323,6 +325,8 @@ TEST(test_towers) {
     tower_round_trip("vbpr", sep);
     const char *deep[] = {"layers", "3", "act", "tanh", "dropout", "0.2", NULL};
     tower_round_trip("concat", deep);
+    const char *res[] = {"residual", "1", NULL};
+    tower_round_trip("concat", res);
     tower_round_trip("attention", NULL);
 }
 

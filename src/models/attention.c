@@ -19,6 +19,7 @@
 #include "models/content.h"
 
 static int attn_keys(pr_fusion *f, const pr_config *c, pr_error *err) {
+    f->dout = f->d; /* e_i is a weighted mean of the parts */
     return pr_key_int(c, "attention", "att_k", c->d, 1, 4096, &f->arch.k, err);
 }
 
@@ -52,6 +53,7 @@ static void attn_weights(const pr_fusion *f, const float *H, const uint8_t *mask
 
 static const pr_fusion_ops attn_fusion = {
     .name = "attention",
+    .fixed_out = 1,
     .keys = attn_keys,
     .declare = attn_declare,
     .init_params = attn_init_params,

@@ -30,8 +30,11 @@ static int concat_keys(pr_fusion *f, const pr_config *c, pr_error *err) {
         (rc = pr_key_int(c, "concat", "hidden", c->d, 1, 65536, &f->arch.hidden, err)) ||
         (rc = pr_key_choice(c, "concat", "act", act_names, &act, err)) ||
         (rc = pr_key_float(c, "concat", "dropout", 0, 0, 0.95, &f->arch.dropout, err)) ||
-        (rc = pr_key_int(c, "concat", "residual", 0, 0, 1, &residual, err)))
+        (rc = pr_key_int(c, "concat", "residual", 0, 0, 1, &residual, err)) ||
+        (rc = pr_key_int(c, "concat", "out", c->d, 1, PR_EMBED_MAX_D, &f->dout, err)))
         return rc;
+    if (residual && f->dout != f->d)
+        return pr_err(err, PR_E_ARG, "concat: residual=1 needs out = d (%d, %d)", f->dout, f->d);
     f->arch.act = pr_act_parse(act_names[act]);
     f->arch.residual = residual;
     return 0;
@@ -41,7 +44,7 @@ static int concat_declare(pr_fusion *f, pr_params *p, pr_error *err) {
     int dims[PR_MLP_MAX_LAYERS + 1], L = f->arch.layers;
     dims[0] = f->M1 * f->d;
     for (int l = 1; l < L; l++) dims[l] = f->arch.hidden;
-    dims[L] = f->d;
+    dims[L] = f->dout;
     pr_act act = {f->arch.act, 0.01f}, none = {PR_ACT_NONE, 0.0f};
     return pr_mlp_init(&f->mlp, p, "fuse", L, dims, act, none, f->arch.dropout, err);
 }
@@ -60,7 +63,7 @@ static int64_t concat_act_size(const pr_fusion *f, int R) { return pr_mlp_act_si
 static void concat_forward(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask,
                            float *E, float *act, int R, int train, pr_rng *r) {
     const float *y = pr_mlp_forward(&f->mlp, w, H, act, R, train, r);
-    memcpy(E, y, (size_t)R * f->d * sizeof *E);
+    memcpy(E, y, (size_t)R * f->dout * sizeof *E);
     if (f->arch.residual) /* residual: + h_0 (zero when the ID is masked) */
         for (int q = 0; q < R; q++) pr_axpy(1.0f, H + (int64_t)q * f->M1 * f->d, E + (int64_t)q * f->d, f->d);
 }

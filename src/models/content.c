@@ -323,10 +323,10 @@ typedef struct fused {
     pr_model base;
     pr_fusion fu;
     pr_content c;
-    int d, M1, cap, R;       /* part width, parts, largest batch, rows (2 cap) */
+    int d, dout, M1, cap, R; /* part width, width of e_i and p_u, parts, largest batch, rows (2 cap) */
     float reg;
     pr_moddrop drop;
-    pr_params P;             /* user (n_users, d) | item (n_items, d) | proj.* | fusion */
+    pr_params P;             /* user (n_users, dout) | item (n_items, d) | proj.* | fusion */
     int64_t oU, oI, oW[PR_MAX_MODALITIES];
     pr_embed eU, eI;
     pr_rowgrad gU, gI;       /* slots: user s -> gU[s]; distinct item r -> gI[r] */
@@ -337,7 +337,7 @@ typedef struct fused {
     uint8_t *mask;           /* (R, M1) parts present and kept */
     float *Xc;               /* (R, D) gathered content */
     float *H, *dH;           /* (R, M1 d) parts and their gradient */
-    float *E, *dE;           /* (R, d) fused item vectors and their gradient */
+    float *E, *dE;           /* (R, dout) fused item vectors and their gradient */
     float *act;              /* fusion activations for R rows */
     float *x, *cs;           /* (cap) score differences, d loss / d x */
     double *loss_part;       /* (threads) */
@@ -409,8 +409,8 @@ static int fused_alloc(fused *m, pr_pool *pool) {
     m->Xc = pr_alloc_aligned((size_t)(R * D), sizeof *m->Xc);
     m->H = pr_alloc_aligned((size_t)(R * M1 * d), sizeof *m->H);
     m->dH = pr_alloc_aligned((size_t)(R * M1 * d), sizeof *m->dH);
-    m->E = pr_alloc_aligned((size_t)(R * d), sizeof *m->E);
-    m->dE = pr_alloc_aligned((size_t)(R * d), sizeof *m->dE);
+    m->E = pr_alloc_aligned((size_t)(R * m->dout), sizeof *m->E);
+    m->dE = pr_alloc_aligned((size_t)(R * m->dout), sizeof *m->dE);
     m->act = pr_alloc_aligned((size_t)m->fu.ops->act_size(&m->fu, (int)R), sizeof *m->act);
     m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
     m->cs = pr_malloc((size_t)m->cap, sizeof *m->cs);
@@ -439,7 +439,12 @@ int pr_fused_init(pr_model **out, const pr_fusion_ops *fops, const pr_dataset *d
     m->R = 2 * c->batch;
     /* keys before the layout (the fusion's width comes from them), optimizer after */
     if ((rc = fops->keys(&m->fu, c, err))) goto fail;
-    m->oU = pr_params_add_ex(&m->P, "user", nu, m->d, PR_PARAM_SPARSE);
+    m->dout = m->fu.dout;
+    if (m->dout < 1 || m->dout > PR_EMBED_MAX_D) {
+        rc = pr_err(err, PR_E_RANGE, "%s: output width %d not in [1, %d]", fops->name, m->dout, PR_EMBED_MAX_D);
+        goto fail;
+    }
+    m->oU = pr_params_add_ex(&m->P, "user", nu, m->dout, PR_PARAM_SPARSE);
     m->oI = pr_params_add_ex(&m->P, "item", ni, m->d, PR_PARAM_SPARSE);
     if ((rc = declare_tower(&m->fu, m->c.n_mod, (const char(*)[32])m->c.name, m->c.dim, &m->P, m->oW, err)) ||
         (rc = pr_params_alloc(&m->P, err)) || (rc = fused_keys(m, c, err)))
@@ -448,14 +453,14 @@ int pr_fused_init(pr_model **out, const pr_fusion_ops *fops, const pr_dataset *d
     m->base.n_params = m->P.n_params;
     pr_rng r;
     pr_rng_init(&r, c->seed, 0x66757365ULL);
-    pr_init_xavier_normal(m->P.w + m->oU, (int64_t)nu * m->d, nu, m->d, &r);
+    pr_init_xavier_normal(m->P.w + m->oU, (int64_t)nu * m->dout, nu, m->dout, &r);
     pr_init_xavier_normal(m->P.w + m->oI, (int64_t)ni * m->d, ni, m->d, &r);
     for (int k = 0; k < m->c.n_mod; k++) pr_params_xavier(&m->P, m->oW[k], &r);
     fops->init_params(&m->fu, &m->P, &r);
     int kind = m->eopt.kind;
-    if (pr_embed_init(&m->eU, m->P.w + m->oU, nu, m->d, kind) ||
+    if (pr_embed_init(&m->eU, m->P.w + m->oU, nu, m->dout, kind) ||
         pr_embed_init(&m->eI, m->P.w + m->oI, ni, m->d, kind) ||
-        pr_rowgrad_init(&m->gU, nu, m->d, m->cap, kind == PR_EMB_ADAM_DENSE) ||
+        pr_rowgrad_init(&m->gU, nu, m->dout, m->cap, kind == PR_EMB_ADAM_DENSE) ||
         pr_rowgrad_init(&m->gI, ni, m->d, m->R, kind == PR_EMB_ADAM_DENSE) ||
         pr_batch_items_init(&m->bi, ni, m->cap) || fused_alloc(m, pool)) {
         rc = pr_err(err, PR_E_NOMEM, "%s: %d users x %d items, %d features, d=%d, batch %d", fops->name,
@@ -525,21 +530,22 @@ static void fused_loss_slice(void *ctx, int ith, int nth) {
     fused *m = J->m;
     const pr_batch *bt = J->b;
     int64_t lo, hi;
-    int d = m->d;
+    int d = m->d, dout = m->dout;
     pr_split(bt->B, ith, nth, &lo, &hi);
     const float *U = m->P.w + m->oU, *I = m->P.w + m->oI;
     double loss = 0;
     for (int64_t s = lo; s < hi; s++) {
-        const float *pu = U + (int64_t)bt->u[s] * d, *ei = m->E + (int64_t)m->bi.pos[s] * d,
-                    *ej = m->E + (int64_t)m->bi.neg[s] * d;
+        const float *pu = U + (int64_t)bt->u[s] * dout, *ei = m->E + (int64_t)m->bi.pos[s] * dout,
+                    *ej = m->E + (int64_t)m->bi.neg[s] * dout;
         float x = 0;
-        for (int k = 0; k < d; k++) x += pu[k] * (ei[k] - ej[k]);
+        for (int k = 0; k < dout; k++) x += pu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
         loss += x > 0 ? log1pf(expf(-x)) : -x + log1pf(expf(x));
         if (m->reg > 0) {
             const float *qi = I + (int64_t)bt->i[s] * d, *qj = I + (int64_t)bt->j[s * bt->n_neg] * d;
             float r2 = 0;
-            for (int k = 0; k < d; k++) r2 += pu[k] * pu[k] + qi[k] * qi[k] + qj[k] * qj[k];
+            for (int k = 0; k < dout; k++) r2 += pu[k] * pu[k];
+            for (int k = 0; k < d; k++) r2 += qi[k] * qi[k] + qj[k] * qj[k];
             loss += m->reg * r2;
         }
     }
@@ -564,7 +570,7 @@ static void fused_user_slice(void *ctx, int ith, int nth) {
     fused *m = J->m;
     const pr_batch *bt = J->b;
     int64_t lo, hi;
-    int d = m->d;
+    int d = m->dout;
     pr_split(bt->B, ith, nth, &lo, &hi);
     float invB = 1.0f / (float)bt->B, r2 = 2.0f * m->reg * invB;
     const float *U = m->P.w + m->oU;
@@ -582,17 +588,17 @@ static void fused_user_slice(void *ctx, int ith, int nth) {
 
 void pr_fused_backward(pr_model *base, const pr_batch *bt) {
     fused *m = (fused *)base;
-    int d = m->d, M1 = m->M1, n = m->bi.n;
+    int d = m->d, dout = m->dout, M1 = m->M1, n = m->bi.n;
     fused_job J = {m, bt};
     pr_pool_run(base->pool, fused_user_slice, &J);
     m->gU.n = bt->B;
     /* dE (n, d): each sample's two items, in sample order */
     const float *U = m->P.w + m->oU, *I = m->P.w + m->oI;
-    memset(m->dE, 0, (size_t)n * d * sizeof *m->dE);
+    memset(m->dE, 0, (size_t)n * dout * sizeof *m->dE);
     for (int s = 0; s < bt->B; s++) {
-        const float *pu = U + (int64_t)bt->u[s] * d;
-        pr_axpy(m->cs[s], pu, m->dE + (int64_t)m->bi.pos[s] * d, d);
-        pr_axpy(-m->cs[s], pu, m->dE + (int64_t)m->bi.neg[s] * d, d);
+        const float *pu = U + (int64_t)bt->u[s] * dout;
+        pr_axpy(m->cs[s], pu, m->dE + (int64_t)m->bi.pos[s] * dout, dout);
+        pr_axpy(-m->cs[s], pu, m->dE + (int64_t)m->bi.neg[s] * dout, dout);
     }
     pr_params_zero_grad(&m->P);
     m->fu.ops->backward(&m->fu, m->P.w, m->P.g, m->H, m->mask, m->act, m->dE, m->dH, n);
@@ -651,14 +657,14 @@ static void fuse_catalogue(fused *m, const int32_t *items, int n, int with_id,
 
 static void copy_block(fused *m, int first, int cnt, void *ctx) {
     float *V = ctx;
-    memcpy(V + (int64_t)first * m->d, m->E, (size_t)cnt * m->d * sizeof *V);
+    memcpy(V + (int64_t)first * m->dout, m->E, (size_t)cnt * m->dout * sizeof *V);
 }
 
 int pr_fused_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     fused *m = (fused *)base;
     int32_t nu = base->data->n_users, ni = base->data->n_items;
-    if (pr_snapshot_alloc(out, nu, ni, m->d, 0)) return pr_err(err, PR_E_NOMEM, "%s snapshot", m->fu.ops->name);
-    memcpy(out->U, m->P.w + m->oU, (size_t)nu * m->d * sizeof *out->U);
+    if (pr_snapshot_alloc(out, nu, ni, m->dout, 0)) return pr_err(err, PR_E_NOMEM, "%s snapshot", m->fu.ops->name);
+    memcpy(out->U, m->P.w + m->oU, (size_t)nu * m->dout * sizeof *out->U);
     fuse_catalogue(m, NULL, ni, 1, copy_block, out->V);
     return 0;
 }
@@ -740,7 +746,8 @@ int pr_fused_tower_save(const pr_model *base, pr_buf *b) {
         memcpy(P.w + P.t[k].off, m->P.w + src->off, (size_t)pr_param_size(src) * sizeof(float));
     }
     if (!rc) {
-        pr_tower_head_save(b, m->fu.ops->name, m->d, &m->c);
+        pr_tower_head_save(b, m->fu.ops->name, m->dout, &m->c);
+        pr_buf_put_u32(b, (uint32_t)m->d);
         arch_save(b, &m->fu.arch);
         rc = pr_params_save(&P, b);
     }
@@ -762,9 +769,19 @@ int pr_fused_tower_load(pr_tower **out, pr_cur *c, const pr_tower_ops *tops,
     t->base.ops = tops;
     t->fu.ops = fops;
     pr_params_init(&t->P);
+    uint32_t part;
     int rc = pr_tower_head_load(&t->base, c, fops->name, err);
-    if (rc || (rc = arch_load(c, &t->fu.arch, err))) goto fail;
-    t->fu.d = t->base.d;
+    if (rc || (rc = pr_cur_get_u32(c, &part, err)) || (rc = arch_load(c, &t->fu.arch, err))) goto fail;
+    if (part < 1 || part > 65536) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: part width %u", c->what, part);
+        goto fail;
+    }
+    t->fu.d = (int)part;
+    t->fu.dout = t->base.d;
+    if ((fops->fixed_out || t->fu.arch.residual) && t->fu.dout != t->fu.d) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: output width %d with part width %d", c->what, t->fu.dout, t->fu.d);
+        goto fail;
+    }
     t->fu.M1 = 1 + t->base.n_mod;
     if ((rc = declare_tower(&t->fu, t->base.n_mod, (const char(*)[32])t->base.names, t->base.dims, &t->P,
                             t->oW, err)) ||
@@ -787,7 +804,7 @@ static int tower_run(const fused_tower *t, const float *const *x, float *scratch
                      pr_error *err) {
     int rc = pr_tower_check_input(&t->base, x, err);
     if (rc) return rc;
-    int d = t->base.d, M1 = t->fu.M1;
+    int d = t->fu.d, M1 = t->fu.M1;
     float *H = pr_calloc((size_t)M1 * d, sizeof *H);
     float *act = pr_alloc_aligned((size_t)t->fu.ops->act_size(&t->fu, 1), sizeof *act);
     uint8_t mask[PR_MAX_MODALITIES + 1] = {0}; /* the ID part is absent for a new item */

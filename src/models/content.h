@@ -158,8 +158,8 @@ int pr_cur_get_f32s_n(pr_cur *c, float **x, int64_t n, const char *what, pr_erro
 
 /* ---- fused item towers: concatenation and attention fusion ---------------
  *
- * Both models score s(u,i) = p_u . e_i with an item tower over M1 = 1 + M
- * parts of width d: h_0 = e_id(i) (an embedding row) and h_m = W_m x_m(i)
+ * Both models score s(u,i) = p_u . e_i (width dout, d unless the fusion
+ * says otherwise) with an item tower over M1 = 1 + M parts of width d: h_0 = e_id(i) (an embedding row) and h_m = W_m x_m(i)
  * (a projection of modality m, W_m (d, D_m), no bias: a missing or dropped
  * modality is an exact zero). The fusion maps the parts H (R, M1, d) and
  * their mask (R, M1) (1 = present and kept) to e_i (R, d); masked parts
@@ -184,16 +184,17 @@ typedef struct pr_fusion pr_fusion;
 
 typedef struct pr_fusion_ops {
     const char *name; /* the model's registry name */
-    /* Read the fusion's keys into f->arch (model init only). */
+    int fixed_out;    /* 1: e_i always has the parts' width (dout = d) */
+    /* Read the fusion's keys into f->arch and set f->dout (model init only). */
     int (*keys)(pr_fusion *f, const pr_config *c, pr_error *err);
     /* Declare the fusion's tensors for f->M1 parts of width f->d. */
     int (*declare)(pr_fusion *f, pr_params *p, pr_error *err);
     void (*init_params)(const pr_fusion *f, pr_params *p, pr_rng *r);
     int64_t (*act_size)(const pr_fusion *f, int R);
-    /* E (R, d) from H (R, M1, d) and mask (R, M1); train enables dropout from r. */
+    /* E (R, dout) from H (R, M1, d) and mask (R, M1); train enables dropout from r. */
     void (*forward)(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask,
                     float *E, float *act, int R, int train, pr_rng *r);
-    /* dH (R, M1, d) (overwritten) from dE (R, d); parameter gradients += into g. */
+    /* dH (R, M1, d) (overwritten) from dE (R, dout); parameter gradients += into g. */
     void (*backward)(const pr_fusion *f, const float *w, float *g, const float *H,
                      const uint8_t *mask, float *act, const float *dE, float *dH, int R);
     /* Share of each part in e_i after a forward: wts (R, M1), rows sum to 1 (0 if empty). */
@@ -211,7 +212,8 @@ typedef struct pr_fusion_arch {
 
 struct pr_fusion {
     const pr_fusion_ops *ops;
-    int d, M1;
+    int d, M1;    /* part width, parts */
+    int dout;     /* width of e_i (and p_u); set by keys() */
     pr_fusion_arch arch;
     pr_mlp mlp;   /* concat */
     pr_attn attn; /* attention */

@@ -128,6 +128,8 @@ TEST(test_concat_gradcheck) {
     gradcheck_model("concat", drop);
     const char *res[] = {"act", "tanh", "residual", "1", "drop_id", "0.5", NULL};
     gradcheck_model("concat", res);
+    const char *wide[] = {"act", "tanh", "out", "5", NULL};
+    gradcheck_model("concat", wide);
 }
 
 TEST(test_attention_gradcheck) {
@@ -327,6 +329,8 @@ TEST(test_towers) {
     tower_round_trip("concat", deep);
     const char *res[] = {"residual", "1", NULL};
     tower_round_trip("concat", res);
+    const char *wide[] = {"out", "7", "layers", "1", NULL};
+    tower_round_trip("concat", wide);
     tower_round_trip("attention", NULL);
 }
 
@@ -352,6 +356,10 @@ TEST(test_content_models_refuse_bad_input) {
         set(&c, "drop_id", "1.5");
         CHECK(make(name, s.d, s.f, &c, NULL, &err) == NULL);
         CHECK_CONTAINS(err.msg, "drop_id");
+        pr_config_defaults(&c);
+        set(&c, "drop_mod", "x");
+        CHECK(make(name, s.d, s.f, &c, NULL, &err) == NULL);
+        CHECK_CONTAINS(err.msg, "drop_mod");
         /* features with the wrong number of rows */
         pr_config_defaults(&c);
         s.f->mod[1].n_items = 11;

@@ -8,6 +8,8 @@ extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
 extern const pr_model_ops pr_lightgcn_ops;
 extern const pr_model_ops pr_freedom_ops;
 extern const pr_model_ops pr_lattice_ops;
+extern const pr_model_ops pr_vbpr_ops, pr_concat_ops, pr_attention_ops;
+extern const pr_tower_ops pr_vbpr_tower_ops, pr_concat_tower_ops, pr_attention_tower_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
@@ -16,6 +18,9 @@ static const pr_model_ops *const registry[] = {
     &pr_lightgcn_ops,
     &pr_freedom_ops,
     &pr_lattice_ops,
+    &pr_vbpr_ops,
+    &pr_concat_ops,
+    &pr_attention_ops,
     NULL,
 };
 
@@ -29,6 +34,9 @@ const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
 static const pr_tower_ops *const towers[] = {
+    &pr_vbpr_tower_ops,
+    &pr_concat_tower_ops,
+    &pr_attention_tower_ops,
     NULL,
 };
 

@@ -8,6 +8,7 @@ extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
 extern const pr_model_ops pr_lightgcn_ops;
 extern const pr_model_ops pr_freedom_ops;
 extern const pr_model_ops pr_lattice_ops;
+extern const pr_model_ops pr_mmgcn_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
@@ -16,6 +17,7 @@ static const pr_model_ops *const registry[] = {
     &pr_lightgcn_ops,
     &pr_freedom_ops,
     &pr_lattice_ops,
+    &pr_mmgcn_ops,
     NULL,
 };
 

@@ -39,6 +39,7 @@
 
 #include "core/mat.h"
 #include "core/spmm.h"
+#include "models/graph_tower.h"
 #include "models/model.h"
 #include "nn/act.h"
 #include "nn/l2norm.h"
@@ -332,6 +333,17 @@ static int mmgcn_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     return 0;
 }
 
+/* Cold items: the mean of the final vectors of the item's content neighbours
+ * (k = tower_k, modalities weighted equally); rep holds the last forward or
+ * snapshot, i.e. the trained model. */
+static int mmgcn_tower_save(const pr_model *base, pr_buf *b) {
+    const mmgcn *m = (const mmgcn *)base;
+    float w[PR_MAX_MODALITIES];
+    for (int q = 0; q < m->n_mod; q++) w[q] = 1.0f / (float)m->n_mod;
+    int k = (int)pr_config_i(base->cfg, "tower_k", 10);
+    return pr_graph_tower_save(base, m->rep + (int64_t)m->nu * m->d, m->d, w, k, 0, 0, b);
+}
+
 static void mmgcn_free(pr_model *base) {
     mmgcn *m = (mmgcn *)base;
     if (!m) return;
@@ -373,5 +385,13 @@ const pr_model_ops pr_mmgcn_ops = {
     .backward = mmgcn_backward,
     .step = mmgcn_step,
     .snapshot = mmgcn_snapshot,
+    .tower_save = mmgcn_tower_save,
     .free = mmgcn_free,
+};
+
+const pr_tower_ops pr_mmgcn_tower_ops = {
+    .name = "mmgcn",
+    .load = pr_graph_tower_load,
+    .encode = pr_graph_tower_encode,
+    .free = pr_graph_tower_free,
 };

@@ -30,7 +30,11 @@ const pr_model_ops *pr_model_find(const char *name) {
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
+extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
 static const pr_tower_ops *const towers[] = {
+    &pr_freedom_tower_ops,
+    &pr_lattice_tower_ops,
+    &pr_mmgcn_tower_ops,
     NULL,
 };
 

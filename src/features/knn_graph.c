@@ -2,6 +2,7 @@
 #include "knn_graph.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,4 +309,162 @@ int pr_knn_query(const float *Xn, int32_t n, int dim, const uint8_t *cand, const
     int got = pr_topk(row, n, k, idx, sim);
     free(row);
     return got;
+}
+
+/* ---- cold-item tower --------------------------------------------------------- */
+
+void pr_knn_tower_deinit(pr_knn_tower *t) {
+    for (int q = 0; q < PR_KNN_MAX_GRAPHS; q++) pr_free_aligned(t->Xn[q]);
+    pr_free_aligned(t->T);
+    memset(t, 0, sizeof *t);
+}
+
+/* code: PR_E_ARG when building, PR_E_FORMAT when loading */
+static int tower_check(const pr_knn_tower *t, int code, pr_error *err) {
+    if (t->n_mod < 1 || t->n_mod > PR_KNN_MAX_GRAPHS || t->k < 1 || t->k > PR_KNN_MAX_K || t->d < 1 ||
+        t->n < 0)
+        return pr_err(err, code, "knn tower: %d modalities, k=%d, d=%d, %d items", t->n_mod, t->k, t->d,
+                      t->n);
+    for (int q = 0; q < t->n_mod; q++)
+        if (t->dims[q] < 1 || !(t->w[q] >= 0))
+            return pr_err(err, code, "knn tower: modality %d: dim %d, weight %g", q, t->dims[q], t->w[q]);
+    return 0;
+}
+
+int pr_knn_tower_init(pr_knn_tower *t, int n_mod, const char *const *names, const float *const *X,
+                      const int *dims, const float *w, int32_t n, const uint8_t *cand, const float *T, int d,
+                      int k, int sim_weighted, int l2_out, pr_error *err) {
+    memset(t, 0, sizeof *t);
+    t->n_mod = n_mod;
+    t->n = n;
+    t->d = d;
+    t->k = k;
+    t->sim_weighted = sim_weighted;
+    t->l2_out = l2_out;
+    for (int q = 0; q < n_mod && q < PR_KNN_MAX_GRAPHS; q++) {
+        t->dims[q] = dims[q];
+        t->w[q] = w[q];
+        snprintf(t->names[q], sizeof t->names[q], "%s", names[q]);
+    }
+    int rc = tower_check(t, PR_E_ARG, err);
+    if (rc) return rc;
+    t->T = pr_alloc_aligned((size_t)n * d + 1, sizeof *t->T);
+    if (!t->T) goto oom;
+    memcpy(t->T, T, (size_t)n * d * sizeof *t->T);
+    for (int q = 0; q < n_mod; q++) {
+        if (!(t->Xn[q] = pr_rows_l2(X[q], n, dims[q]))) goto oom;
+        if (cand)
+            for (int32_t i = 0; i < n; i++)
+                if (!cand[i]) memset(t->Xn[q] + (int64_t)i * dims[q], 0, (size_t)dims[q] * sizeof(float));
+    }
+    return 0;
+oom:
+    pr_knn_tower_deinit(t);
+    return pr_err(err, PR_E_NOMEM, "knn tower: %d items", n);
+}
+
+int pr_knn_tower_encode(const pr_knn_tower *t, const float *const *x, float *v, pr_error *err) {
+    memset(v, 0, (size_t)t->d * sizeof *v);
+    int32_t idx[PR_KNN_MAX_K];
+    float sim[PR_KNN_MAX_K];
+    double wsum = 0;
+    for (int q = 0; q < t->n_mod; q++) {
+        if (!x[q]) continue;
+        int got = pr_knn_query(t->Xn[q], t->n, t->dims[q], NULL, x[q], t->k, idx, sim);
+        if (got < 0) return pr_err(err, PR_E_NOMEM, "knn tower");
+        if (got == 0) continue;
+        double s = 0;
+        for (int j = 0; j < got; j++) s += t->sim_weighted ? fmax(sim[j], 0.0) : 1.0;
+        if (s <= 0) continue;
+        for (int j = 0; j < got; j++) {
+            double a = (t->sim_weighted ? fmax(sim[j], 0.0) : 1.0) / s;
+            pr_axpy((float)(t->w[q] * a), t->T + (int64_t)idx[j] * t->d, v, t->d);
+        }
+        wsum += t->w[q];
+    }
+    if (wsum > 0)
+        for (int q = 0; q < t->d; q++) v[q] = (float)(v[q] / wsum);
+    if (t->l2_out) {
+        double s = 0;
+        for (int q = 0; q < t->d; q++) s += (double)v[q] * v[q];
+        if (s > 0)
+            for (int q = 0; q < t->d; q++) v[q] = (float)(v[q] / sqrt(s));
+    }
+    return 0;
+}
+
+#define TOWER_VERSION 1u
+
+int pr_knn_tower_save(const pr_knn_tower *t, pr_buf *b) {
+    pr_buf_put_u32(b, TOWER_VERSION);
+    pr_buf_put_u32(b, (uint32_t)t->n_mod);
+    pr_buf_put_i64(b, t->n);
+    pr_buf_put_u32(b, (uint32_t)t->d);
+    pr_buf_put_u32(b, (uint32_t)t->k);
+    pr_buf_put_u32(b, (uint32_t)t->sim_weighted);
+    pr_buf_put_u32(b, (uint32_t)t->l2_out);
+    for (int q = 0; q < t->n_mod; q++) {
+        pr_buf_put_str(b, t->names[q]);
+        pr_buf_put_u32(b, (uint32_t)t->dims[q]);
+        pr_buf_put_f32(b, t->w[q]);
+        pr_buf_put_f32s(b, t->Xn[q], (int64_t)t->n * t->dims[q]);
+    }
+    pr_buf_put_f32s(b, t->T, (int64_t)t->n * t->d);
+    return b->oom ? PR_E_NOMEM : 0;
+}
+
+/* A float array of exactly want values into 64-byte aligned storage. */
+static int get_array(pr_cur *c, int64_t want, float **out, const char *what, pr_error *err) {
+    float *x = NULL;
+    int64_t n = 0;
+    int rc = pr_cur_get_f32s(c, &x, &n, err);
+    if (rc) return rc;
+    if (n != want) {
+        free(x);
+        return pr_err(err, PR_E_FORMAT, "knn tower: %s has %lld values, expected %lld", what, (long long)n,
+                      (long long)want);
+    }
+    *out = pr_alloc_aligned((size_t)want + 1, sizeof **out);
+    if (!*out) {
+        free(x);
+        return pr_err(err, PR_E_NOMEM, "knn tower: %s", what);
+    }
+    memcpy(*out, x, (size_t)want * sizeof *x);
+    free(x);
+    return 0;
+}
+
+int pr_knn_tower_load(pr_knn_tower *t, pr_cur *c, pr_error *err) {
+    memset(t, 0, sizeof *t);
+    uint32_t ver, n_mod, d, k, sw, l2;
+    int64_t n;
+    int rc;
+    if ((rc = pr_cur_get_u32(c, &ver, err)) || (rc = pr_cur_get_u32(c, &n_mod, err)) ||
+        (rc = pr_cur_get_i64(c, &n, err)) || (rc = pr_cur_get_u32(c, &d, err)) || (rc = pr_cur_get_u32(c, &k, err)) ||
+        (rc = pr_cur_get_u32(c, &sw, err)) || (rc = pr_cur_get_u32(c, &l2, err)))
+        return rc;
+    if (ver != TOWER_VERSION) return pr_err(err, PR_E_FORMAT, "knn tower: version %u", ver);
+    if (n_mod < 1 || n_mod > PR_KNN_MAX_GRAPHS || n < 0 || n > INT32_MAX || d > 65536 || k > PR_KNN_MAX_K)
+        return pr_err(err, PR_E_FORMAT, "knn tower: %u modalities, %lld items, d=%u, k=%u", n_mod, (long long)n, d, k);
+    t->n_mod = (int)n_mod;
+    t->n = (int32_t)n;
+    t->d = (int)d;
+    t->k = (int)k;
+    t->sim_weighted = sw != 0;
+    t->l2_out = l2 != 0;
+    for (int q = 0; q < t->n_mod && rc == 0; q++) {
+        char *name = NULL;
+        uint32_t dim;
+        if ((rc = pr_cur_get_str(c, &name, 31, err))) break;
+        snprintf(t->names[q], sizeof t->names[q], "%s", name);
+        free(name);
+        if ((rc = pr_cur_get_u32(c, &dim, err)) || (rc = pr_cur_get_f32(c, &t->w[q], err))) break;
+        if (dim < 1 || dim > (1u << 20)) { rc = pr_err(err, PR_E_FORMAT, "knn tower: modality dim %u", dim); break; }
+        t->dims[q] = (int)dim;
+        rc = get_array(c, n * (int64_t)dim, &t->Xn[q], t->names[q], err);
+    }
+    if (rc == 0) rc = get_array(c, n * (int64_t)d, &t->T, "table", err);
+    if (rc == 0) rc = tower_check(t, PR_E_FORMAT, err);
+    if (rc) pr_knn_tower_deinit(t);
+    return rc;
 }

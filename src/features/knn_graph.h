@@ -28,6 +28,7 @@
 
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/csr.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -70,5 +71,42 @@ float *pr_rows_l2(const float *X, int32_t n, int dim);
  * count (0 when x is zero), or PR_E_NOMEM. */
 int pr_knn_query(const float *Xn, int32_t n, int dim, const uint8_t *cand, const float *x, int k,
                  int32_t *idx, float *sim);
+
+/* ---- cold items: content neighbours -> a vector ----------------------------- */
+
+/* What a graph model gives an item that arrives after training: its k
+ * nearest training items by content, per modality, and a weighted mean of
+ * those items' rows of a table T (the model's item ID embeddings, or its
+ * final item vectors), as the model's own item-item graph would aggregate
+ * them:
+ *   v = sum_m w_m sum_{j in knn_m(x_m)} a_mj T[j] / sum_{m present} w_m
+ * with a_mj = 1/k (FREEDOM's binary graph, MMGCN) or the cosine similarity
+ * normalised to sum 1 over the neighbours (LATTICE), then optionally L2
+ * normalised. A modality the item lacks is left out (the weights of the
+ * others renormalised). Candidates are the rows with features; non-candidate
+ * rows (cold items at training time) are stored as zeros. Owns its arrays. */
+typedef struct pr_knn_tower {
+    int n_mod, d, k;
+    int32_t n;                          /* rows of T and of each Xn */
+    int sim_weighted, l2_out;
+    int dims[PR_KNN_MAX_GRAPHS];
+    char names[PR_KNN_MAX_GRAPHS][32];
+    float w[PR_KNN_MAX_GRAPHS];         /* modality weights */
+    float *Xn[PR_KNN_MAX_GRAPHS];       /* (n, dims[m]) unit feature rows, zero = not a candidate */
+    float *T;                           /* (n, d) */
+} pr_knn_tower;
+
+/* Build from features X[m] (n, dims[m]) (borrowed, copied as unit rows),
+ * candidate mask cand (n, NULL = all) and T (n, d) (copied). */
+int pr_knn_tower_init(pr_knn_tower *t, int n_mod, const char *const *names, const float *const *X,
+                      const int *dims, const float *w, int32_t n, const uint8_t *cand, const float *T, int d,
+                      int k, int sim_weighted, int l2_out, pr_error *err);
+void pr_knn_tower_deinit(pr_knn_tower *t);
+/* v (d) from x[m] (dims[m]) or NULL when the item lacks modality m. An item
+ * with no modality, or no candidate neighbour, gets v = 0. Thread-safe. */
+int pr_knn_tower_encode(const pr_knn_tower *t, const float *const *x, float *v, pr_error *err);
+/* Serialise / restore (bounds-checked: a corrupt blob is PR_E_FORMAT). */
+int pr_knn_tower_save(const pr_knn_tower *t, pr_buf *b);
+int pr_knn_tower_load(pr_knn_tower *t, pr_cur *c, pr_error *err);
 
 #endif

@@ -45,6 +45,7 @@
 #include "core/rng.h"
 #include "core/spmm.h"
 #include "features/knn_graph.h"
+#include "models/graph_tower.h"
 #include "models/model.h"
 #include "nn/embedding.h"
 
@@ -535,6 +536,25 @@ static int freedom_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     return 0;
 }
 
+/* Cold items: H = S^{L_mm} V_id is what FREEDOM gives an item without
+ * interactions, so a new item averages the rows of S^{L_mm - 1} V_id over
+ * its content neighbours with S's weights (w_m / k). */
+static int freedom_tower_save(const pr_model *base, pr_buf *b) {
+    const freedom *m = (const freedom *)base;
+    int d = m->d;
+    int64_t nid = (int64_t)m->ni * d;
+    float *T = pr_alloc_aligned(2 * (size_t)nid + 1, sizeof *T);
+    if (!T) return PR_E_NOMEM;
+    memcpy(T, m->E0 + (int64_t)m->nu * d, (size_t)nid * sizeof *T);
+    for (int l = 1; l < m->L_mm; l++) { /* ping-pong between the halves */
+        pr_spmm(base->pool, m->S, T + ((l - 1) & 1) * nid, d, 1.0f, 0.0f, T + (l & 1) * nid);
+    }
+    const float *src = T + (m->L_mm > 1 ? ((m->L_mm - 1) & 1) * nid : 0);
+    int rc = pr_graph_tower_save(base, src, d, m->wm, m->k, 0, 0, b);
+    pr_free_aligned(T);
+    return rc;
+}
+
 static void freedom_free(pr_model *base) {
     freedom *m = (freedom *)base;
     if (!m) return;
@@ -584,5 +604,13 @@ const pr_model_ops pr_freedom_ops = {
     .epoch_begin = freedom_epoch_begin,
     .dense_grad = freedom_dense_grad,
     .snapshot = freedom_snapshot,
+    .tower_save = freedom_tower_save,
     .free = freedom_free,
+};
+
+const pr_tower_ops pr_freedom_tower_ops = {
+    .name = "freedom",
+    .load = pr_graph_tower_load,
+    .encode = pr_graph_tower_encode,
+    .free = pr_graph_tower_free,
 };

@@ -42,6 +42,7 @@
 #include "core/rng.h"
 #include "core/spmm.h"
 #include "features/knn_graph.h"
+#include "models/graph_tower.h"
 #include "models/model.h"
 #include "nn/embedding.h"
 
@@ -581,6 +582,16 @@ static int lattice_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     return 0;
 }
 
+/* Cold items: a new item's H row averages rows of T^{n_layers - 1} V_id over
+ * its content neighbours weighted by similarity (the original graphs'
+ * weights, modalities by softmax(a)), L2-normalised as LATTICE's H. */
+static int lattice_tower_save(const pr_model *base, pr_buf *b) {
+    const lattice *m = (const lattice *)base;
+    int64_t nid = (int64_t)m->ni * m->d;
+    const float *T = m->nl >= 1 ? m->Hs + (m->nl - 1) * nid : m->E0 + (int64_t)m->nu * m->d;
+    return pr_graph_tower_save(base, T, m->d, m->w, m->k, 1, 1, b);
+}
+
 static void lattice_free(pr_model *base) {
     lattice *m = (lattice *)base;
     if (!m) return;
@@ -634,5 +645,13 @@ const pr_model_ops pr_lattice_ops = {
     .epoch_begin = lattice_epoch_begin,
     .dense_grad = lattice_dense_grad,
     .snapshot = lattice_snapshot,
+    .tower_save = lattice_tower_save,
     .free = lattice_free,
+};
+
+const pr_tower_ops pr_lattice_tower_ops = {
+    .name = "lattice",
+    .load = pr_graph_tower_load,
+    .encode = pr_graph_tower_encode,
+    .free = pr_graph_tower_free,
 };

@@ -10,6 +10,7 @@ extern const pr_model_ops pr_freedom_ops;
 extern const pr_model_ops pr_lattice_ops;
 extern const pr_model_ops pr_vbpr_ops, pr_concat_ops, pr_attention_ops;
 extern const pr_tower_ops pr_vbpr_tower_ops, pr_concat_tower_ops, pr_attention_tower_ops;
+extern const pr_model_ops pr_mmgcn_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
@@ -21,6 +22,7 @@ static const pr_model_ops *const registry[] = {
     &pr_vbpr_ops,
     &pr_concat_ops,
     &pr_attention_ops,
+    &pr_mmgcn_ops,
     NULL,
 };
 
@@ -33,10 +35,14 @@ const pr_model_ops *pr_model_find(const char *name) {
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
+extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
 static const pr_tower_ops *const towers[] = {
     &pr_vbpr_tower_ops,
     &pr_concat_tower_ops,
     &pr_attention_tower_ops,
+    &pr_freedom_tower_ops,
+    &pr_lattice_tower_ops,
+    &pr_mmgcn_tower_ops,
     NULL,
 };
 

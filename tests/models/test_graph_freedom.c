@@ -20,7 +20,7 @@ static void gradcheck(int tune, int pruned) {
         pr_error err;
         if (pruned) CHECK_EQ_INT(m->ops->epoch_begin(m, 1, &err), 0);
         pr_batch b = {6, 1, g_bu, g_bi, g_bj, 0};
-        CHECK(g_gradcheck(m, &b, 0.5f, 1e-2f, 3) < 2e-3);
+        CHECK(g_gradcheck(m, &b, 0.5f, 1e-2f, 3, 0) < 2e-3);
         m->ops->free(m);
     }
     g_features_free(f);

@@ -15,7 +15,7 @@ static void gradcheck(int n_layers, float reg) {
     CHECK(m != NULL);
     if (m) {
         pr_batch b = {6, 1, g_bu, g_bi, g_bj, 0};
-        CHECK(g_gradcheck(m, &b, 0.5f, 1e-2f, 1) < 2e-3);
+        CHECK(g_gradcheck(m, &b, 0.5f, 1e-2f, 1, 0) < 2e-3);
         m->ops->free(m);
     }
     synth_free(d);

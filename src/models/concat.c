@@ -12,9 +12,15 @@
  * over (M+1) d inputs per item and batch: R (M+1) d hidden flops x 2, small
  * next to the projections when features are wide.
  *
+ * residual=1: e_i = [h_0 .. h_M] + MLP([h_0 .. h_M]) with out = (M+1) d and
+ * the MLP's last layer starting at zero: the model starts as VBPR with one
+ * projection per modality (no visual bias) and the MLP adds cross-modal
+ * interactions on top.
+ *
  * Keys: layers (2; 1 = a linear fusion), hidden (d), act (relu | leaky_relu |
  * tanh | sigmoid | gelu | none; leaky_relu), dropout (0, after hidden
- * layers), plus the engine's drop_id, drop_mod, wd. The weights op reports
+ * layers), out (d: width of e_i and p_u), residual (0), plus the engine's
+ * drop_id, drop_mod, wd. The weights op reports
  * each part's share as its norm |h_m| over the sum (a proxy: the MLP mixes). */
 #include <math.h>
 #include <string.h>
@@ -31,10 +37,11 @@ static int concat_keys(pr_fusion *f, const pr_config *c, pr_error *err) {
         (rc = pr_key_choice(c, "concat", "act", act_names, &act, err)) ||
         (rc = pr_key_float(c, "concat", "dropout", 0, 0, 0.95, &f->arch.dropout, err)) ||
         (rc = pr_key_int(c, "concat", "residual", 0, 0, 1, &residual, err)) ||
-        (rc = pr_key_int(c, "concat", "out", c->d, 1, PR_EMBED_MAX_D, &f->dout, err)))
+        (rc = pr_key_int(c, "concat", "out", residual ? f->M1 * c->d : c->d, 1, PR_EMBED_MAX_D, &f->dout, err)))
         return rc;
-    if (residual && f->dout != f->d)
-        return pr_err(err, PR_E_ARG, "concat: residual=1 needs out = d (%d, %d)", f->dout, f->d);
+    if (residual && f->dout != f->M1 * f->d)
+        return pr_err(err, PR_E_ARG, "concat: residual=1 needs out = (modalities + 1) d = %d, not %d",
+                      f->M1 * f->d, f->dout);
     f->arch.act = pr_act_parse(act_names[act]);
     f->arch.residual = residual;
     return 0;
@@ -51,7 +58,7 @@ static int concat_declare(pr_fusion *f, pr_params *p, pr_error *err) {
 
 static void concat_init_params(const pr_fusion *f, pr_params *p, pr_rng *r) {
     pr_mlp_init_params(&f->mlp, p, r);
-    if (f->arch.residual) { /* residual: start as BPR-MF, e_i = e_id */
+    if (f->arch.residual) { /* residual: start as e_i = [h_0 .. h_M] (VBPR with one E per modality) */
         const pr_linear *last = &f->mlp.lin[f->mlp.n_layers - 1];
         pr_params_zeros(p, last->W);
     }
@@ -64,15 +71,14 @@ static void concat_forward(const pr_fusion *f, const float *w, const float *H, c
                            float *E, float *act, int R, int train, pr_rng *r) {
     const float *y = pr_mlp_forward(&f->mlp, w, H, act, R, train, r);
     memcpy(E, y, (size_t)R * f->dout * sizeof *E);
-    if (f->arch.residual) /* residual: + h_0 (zero when the ID is masked) */
-        for (int q = 0; q < R; q++) pr_axpy(1.0f, H + (int64_t)q * f->M1 * f->d, E + (int64_t)q * f->d, f->d);
+    if (f->arch.residual) /* + [h_0 .. h_M] (masked parts are zero) */
+        pr_axpy(1.0f, H, E, R * f->dout);
 }
 
 static void concat_backward(const pr_fusion *f, const float *w, float *g, const float *H,
                             const uint8_t *mask, float *act, const float *dE, float *dH, int R) {
     pr_mlp_backward(&f->mlp, w, g, H, act, dE, dH, R);
-    if (f->arch.residual)
-        for (int q = 0; q < R; q++) pr_axpy(1.0f, dE + (int64_t)q * f->d, dH + (int64_t)q * f->M1 * f->d, f->d);
+    if (f->arch.residual) pr_axpy(1.0f, dE, dH, R * f->dout);
 }
 
 static void concat_weights(const pr_fusion *f, const float *H, const uint8_t *mask, const float *act,

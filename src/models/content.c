@@ -388,8 +388,8 @@ static int fused_keys(fused *m, const pr_config *c, pr_error *err) {
     float wd = 0;
     int rc, kind;
     if ((rc = pr_key_float(c, who, "drop_id", 0, 0, 1, &m->drop.p_id, err)) ||
-        (rc = pr_key_float(c, who, "drop_mod", 0, 0, 1, &m->drop.p_mod, err)) ||
-        (rc = pr_key_float(c, who, "wd", 0, 0, 1e6, &wd, err)) ||
+        (rc = pr_key_float(c, who, "drop_mod", m->fu.ops->drop_mod, 0, 1, &m->drop.p_mod, err)) ||
+        (rc = pr_key_float(c, who, "wd", m->fu.ops->wd, 0, 1e6, &wd, err)) ||
         (rc = m->fu.ops->keys(&m->fu, c, err)) || (rc = pr_embed_opt_parse(c->optim, &kind, err)))
         return rc;
     m->drop.seed = c->seed ^ 0x66757365ULL;
@@ -778,11 +778,11 @@ int pr_fused_tower_load(pr_tower **out, pr_cur *c, const pr_tower_ops *tops,
     }
     t->fu.d = (int)part;
     t->fu.dout = t->base.d;
-    if ((fops->fixed_out || t->fu.arch.residual) && t->fu.dout != t->fu.d) {
+    t->fu.M1 = 1 + t->base.n_mod;
+    if ((fops->fixed_out && t->fu.dout != t->fu.d) || (t->fu.arch.residual && t->fu.dout != t->fu.M1 * t->fu.d)) {
         rc = pr_err(err, PR_E_FORMAT, "%s: output width %d with part width %d", c->what, t->fu.dout, t->fu.d);
         goto fail;
     }
-    t->fu.M1 = 1 + t->base.n_mod;
     if ((rc = declare_tower(&t->fu, t->base.n_mod, (const char(*)[32])t->base.names, t->base.dims, &t->P,
                             t->oW, err)) ||
         (rc = pr_params_alloc(&t->P, err)) || (rc = pr_params_load(&t->P, c, err)))

@@ -185,6 +185,7 @@ typedef struct pr_fusion pr_fusion;
 typedef struct pr_fusion_ops {
     const char *name; /* the model's registry name */
     int fixed_out;    /* 1: e_i always has the parts' width (dout = d) */
+    float wd, drop_mod; /* defaults of the keys wd and drop_mod (chosen on validation) */
     /* Read the fusion's keys into f->arch and set f->dout (model init only). */
     int (*keys)(pr_fusion *f, const pr_config *c, pr_error *err);
     /* Declare the fusion's tensors for f->M1 parts of width f->d. */

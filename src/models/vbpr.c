@@ -32,8 +32,9 @@
  * Parameters: one nn/param.h block; the tables are row-sparse (nn/embedding.h
  * slots and optimizers), E is dense (nn/optim.h, with weight decay wd: the
  * gradient of wd/2 |E|^2, not part of the reported loss).
- * Keys: fuse=concat|separate, bias=0|1 (b_i), wd (0), drop_id, drop_mod
- * (modality dropout, 0). Only the first negative of each sample is used. */
+ * Keys: fuse=concat|separate, bias=0|1 (b_i), wd (0), drop_id (0), drop_mod
+ * (0.5: chosen on mls validation, 0.2718 against 0.2660 without; drop_mod=0
+ * is MMRec's VBPR). Only the first negative of each sample is used. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static int read_keys(vbpr *m, const pr_config *c, pr_error *err) {
         (rc = pr_key_int(c, "vbpr", "bias", 0, 0, 1, &bias, err)) ||
         (rc = pr_key_float(c, "vbpr", "wd", 0, 0, 1e6, &m->wd, err)) ||
         (rc = pr_key_float(c, "vbpr", "drop_id", 0, 0, 1, &m->drop.p_id, err)) ||
-        (rc = pr_key_float(c, "vbpr", "drop_mod", 0, 0, 1, &m->drop.p_mod, err)))
+        (rc = pr_key_float(c, "vbpr", "drop_mod", 0.5, 0, 1, &m->drop.p_mod, err)))
         return rc;
     m->bias = bias;
     m->reg = c->reg;

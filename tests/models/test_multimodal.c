@@ -155,6 +155,7 @@ static void snapshot_matches_loss(const char *name, const char *const *kv) {
     c.d = 4;
     c.batch = 8;
     c.reg = 0;
+    set(&c, "drop_mod", "0"); /* training draws modality dropout; the snapshot keeps everything */
     for (int k = 0; kv && kv[k]; k += 2) set(&c, kv[k], kv[k + 1]);
     pr_error err;
     pr_model *m = make(name, s.d, s.f, &c, NULL, &err);

@@ -1,0 +1,109 @@
+/* models/foldin.c: closed-form ridge fold-in of a new user (see foldin.h). */
+#include "foldin.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/csr.h"
+#include "core/mat.h"
+#include "core/pool.h"
+
+void pr_foldin_opts_default(pr_foldin_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->lambda = 0.1;
+}
+
+void pr_foldin_gram(const float *V, int32_t n_items, int d, float *G) {
+    /* G (d, d) = V^T (d, n_items) . V (n_items, d) */
+    pr_gemm(PR_TRANS, PR_NOTRANS, d, d, n_items, 1.0f, V, d, V, d, 0.0f, G, d);
+}
+
+int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+              const pr_foldin_opts *o, float *u, pr_error *err) {
+    if (n < 1) return pr_err(err, PR_E_ARG, "fold-in: empty history");
+    if (o->alpha > 0 && !o->gram) return pr_err(err, PR_E_ARG, "fold-in: alpha > 0 needs the item Gram matrix");
+    if (!(o->lambda >= 0) || !(o->alpha >= 0)) return pr_err(err, PR_E_ARG, "fold-in: lambda and alpha must be >= 0");
+    for (int k = 0; k < n; k++)
+        if (hist[k] < 0 || hist[k] >= n_items)
+            return pr_err(err, PR_E_ARG, "fold-in: item index %d outside [0, %d)", hist[k], n_items);
+    double *A = pr_calloc((size_t)d * d, sizeof *A), *rhs = pr_calloc((size_t)d, sizeof *rhs);
+    int rc = 0;
+    if (!A || !rhs) { rc = pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d); goto done; }
+    /* A (d, d) = V_H^T V_H, rhs (d) = V_H^T 1; double accumulation */
+    double sq = 0;
+    for (int k = 0; k < n; k++) {
+        const float *v = V + (int64_t)hist[k] * d;
+        for (int a = 0; a < d; a++) {
+            rhs[a] += v[a];
+            sq += (double)v[a] * v[a];
+            for (int b = 0; b <= a; b++) A[(int64_t)a * d + b] += (double)v[a] * v[b];
+        }
+    }
+    double lam = o->lambda * (sq > 0 ? sq / n : 1.0);
+    for (int a = 0; a < d; a++) {
+        for (int b = 0; b <= a; b++) {
+            if (o->alpha > 0) A[(int64_t)a * d + b] += o->alpha * o->gram[(int64_t)a * d + b];
+            A[(int64_t)b * d + a] = A[(int64_t)a * d + b];
+        }
+        A[(int64_t)a * d + a] += lam;
+    }
+    /* Cholesky solve; lambda' > 0 makes A positive definite */
+    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', d, 1, A, d, rhs, 1);
+    if (info != 0) {
+        rc = pr_err(err, PR_E_NUMERIC, "fold-in: system is singular (lambda %g too small?)", o->lambda);
+        goto done;
+    }
+    for (int a = 0; a < d; a++) {
+        if (!isfinite(rhs[a])) { rc = pr_err(err, PR_E_NUMERIC, "fold-in: non-finite user vector"); goto done; }
+        u[a] = (float)rhs[a];
+    }
+done:
+    free(A);
+    free(rhs);
+    return rc;
+}
+
+typedef struct {
+    const float *V;
+    int32_t n_items;
+    int d;
+    const pr_csr *hist;
+    const pr_foldin_opts *o;
+    float *U;
+    int *rc;       /* (nth) */
+    pr_error *err; /* (nth) */
+} rows_job;
+
+static void rows_slice(void *ctx, int ith, int nth) {
+    rows_job *J = ctx;
+    int64_t lo, hi;
+    pr_split(J->hist->n_rows, ith, nth, &lo, &hi);
+    for (int64_t r = lo; r < hi && J->rc[ith] == 0; r++) {
+        int64_t n = pr_csr_row_len(J->hist, (int32_t)r);
+        if (n == 0) continue;
+        J->rc[ith] = pr_foldin(J->V, J->n_items, J->d, J->hist->indices + J->hist->indptr[r], (int)n, J->o,
+                               J->U + r * J->d, &J->err[ith]);
+    }
+}
+
+int pr_foldin_rows(const float *V, int32_t n_items, int d, const pr_csr *hist, const pr_foldin_opts *o,
+                   pr_pool *pool, float *U, pr_error *err) {
+    int nth = pr_pool_size(pool), rc = 0;
+    rows_job J = {V, n_items, d, hist, o, U, pr_calloc((size_t)nth, sizeof(int)), pr_calloc((size_t)nth, sizeof(pr_error))};
+    if (!J.rc || !J.err) {
+        rc = pr_err(err, PR_E_NOMEM, "fold-in");
+    } else {
+        pr_blas_threads(1);
+        pr_pool_run(pool, rows_slice, &J);
+        for (int t = 0; t < nth && rc == 0; t++)
+            if (J.rc[t]) {
+                rc = J.rc[t];
+                if (err) *err = J.err[t];
+            }
+    }
+    free(J.rc);
+    free(J.err);
+    return rc;
+}

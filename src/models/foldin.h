@@ -1,0 +1,56 @@
+/* models/foldin.h: a vector for a user the model has never seen (cold users,
+ * anonymous sessions), from a handful of item ids, with the item vectors V
+ * held fixed; no retraining.
+ *
+ * Ridge fold-in (the one-class regression of implicit-feedback MF, Hu et al.
+ * ICDM 2008, solved for one user with V fixed):
+ *
+ *   u = argmin_u  sum_{h in H} (1 - v_h . u)^2 + alpha sum_i (v_i . u)^2 + lambda' |u|^2
+ *     = (V_H^T V_H + alpha G + lambda' I)^-1 V_H^T 1            G = V^T V (d, d)
+ *
+ * with H the history (n items), V_H (n, d) their rows, and lambda' = lambda
+ * times the mean squared norm of the history rows, so lambda is free of the
+ * scale the model happened to learn. alpha = 0 (the default) drops the
+ * unobserved term: then only the directions of the history matter, and a
+ * one-item history gives u proportional to v_h (rank by v_i . v_h). alpha > 0
+ * also penalises the directions that every item shares (popularity); for
+ * BPR-trained vectors it hurts (docs/cold-start.md has the numbers).
+ * Biases are not part of the fit: scores stay u . v_i + b_i, as for known users.
+ *
+ * Cost: O(n d^2 + d^3) per user (one Cholesky solve in double, LAPACK), plus
+ * O(n_items d^2) once for G when alpha > 0. Items repeated in the history
+ * count once per occurrence (a session may revisit an item). */
+#ifndef PR_MODELS_FOLDIN_H
+#define PR_MODELS_FOLDIN_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct pr_foldin_opts {
+    double lambda;      /* ridge weight relative to mean |v_h|^2 (default 0.1) */
+    double alpha;       /* weight of the unobserved items (default 0) */
+    const float *gram;  /* G = V^T V (d, d), needed when alpha > 0; borrowed */
+} pr_foldin_opts;
+
+void pr_foldin_opts_default(pr_foldin_opts *o);
+
+/* u (d) for the history hist[0..n) (item indices into V (n_items, d)).
+ * Errors: PR_E_ARG (n < 1, an index outside [0, n_items), lambda <= 0 with a
+ * singular system, alpha > 0 without gram), PR_E_NUMERIC (non-finite result),
+ * PR_E_NOMEM. */
+int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+              const pr_foldin_opts *o, float *u, pr_error *err);
+
+/* U rows (hist->n_rows, d) for every row of hist (users x items) with at
+ * least one item, folded in from that row; other rows are left as they are.
+ * Threaded over rows on pool (may be NULL). Fails on the first error. */
+struct pr_csr;
+struct pr_pool;
+int pr_foldin_rows(const float *V, int32_t n_items, int d, const struct pr_csr *hist,
+                   const pr_foldin_opts *o, struct pr_pool *pool, float *U, pr_error *err);
+
+/* G (d, d) = V^T V over all n_items rows (for alpha > 0). */
+void pr_foldin_gram(const float *V, int32_t n_items, int d, float *G);
+
+#endif

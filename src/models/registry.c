@@ -4,12 +4,13 @@
 
 #include "models/model.h"
 
-extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
+extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops, pr_contentknn_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
+    &pr_contentknn_ops,
     NULL,
 };
 
@@ -22,7 +23,11 @@ const pr_model_ops *pr_model_find(const char *name) {
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
+extern const pr_tower_ops pr_mapper_tower_ops, pr_contentknn_tower_ops;
+
 static const pr_tower_ops *const towers[] = {
+    &pr_mapper_tower_ops, /* models/mapper.c: content -> V row for any model */
+    &pr_contentknn_tower_ops,
     NULL,
 };
 

@@ -415,13 +415,13 @@ static int build_added(const pr_recsys *r, int n, const char *const *ids, const 
     if ((rc = load_blob((pr_recsys *)r, "items", &c, err)) || (rc = pr_idmap_load(&items, &c, err))) return rc;
     for (int q = 0; q < n && rc == 0; q++) {
         size_t len = strlen(ids[q]);
+        int32_t got = len ? pr_idmap_get(items, ids[q]) : -1;
         if (len == 0) rc = pr_err(err, PR_E_ARG, "new item: empty id");
-        else if (pr_idmap_get(items, ids[q]) >= 0)
-            rc = pr_err(err, PR_E_ARG, "new item '%s': already an item of %s", ids[q], path);
+        else if (got >= r->n_items) rc = pr_err(err, PR_E_ARG, "new item '%s': id repeated among the new items", ids[q]);
+        else if (got >= 0) rc = pr_err(err, PR_E_ARG, "new item '%s': already an item of %s", ids[q], path);
         else if (pr_idmap_add(items, ids[q], len) < 0)
             rc = pr_err(err, PR_E_ARG, "new item '%s': id too long or out of memory", ids[q]);
     }
-    if (rc == 0 && items->n != r->n_items + n) rc = pr_err(err, PR_E_ARG, "new items: an id is repeated");
     if (rc == 0) pr_idmap_save(items, &a->items);
     pr_idmap_free(items);
     if (rc) return rc;

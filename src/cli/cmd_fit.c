@@ -68,6 +68,21 @@ static int build_config(const pr_args *a, pr_config *c, pr_error *err) {
     return 0;
 }
 
+/* The early-stopping metric's cut-off must be evaluated: add it to the
+ * list (kept ascending) when --k leaves it out. */
+static int stop_k(const pr_config *c, pr_eval_opts *eo, pr_error *err) {
+    const char *at = strchr(c->stop_metric, '@');
+    int k = at ? atoi(at + 1) : 0;
+    if (!at || k < 1 || k > 1000) return pr_err(err, PR_E_ARG, "--stop-metric '%s': expected NAME@K", c->stop_metric);
+    for (int q = 0; q < eo->n_k; q++)
+        if (eo->ks[q] == k) return 0;
+    if (eo->n_k >= PR_MAX_KS) return pr_err(err, PR_E_ARG, "--k: no room for the stop metric's cut-off %d", k);
+    int q = eo->n_k++;
+    for (; q > 0 && eo->ks[q - 1] > k; q--) eo->ks[q] = eo->ks[q - 1];
+    eo->ks[q] = k;
+    return 0;
+}
+
 /* Content: --features, --items, --encoder, --preproc. */
 static int build_content(const pr_args *a, const pr_dataset *d, const pr_config *cfg, pr_pool *pool,
                          pr_pipeline *pipe, pr_features **feat, pr_error *err) {
@@ -401,6 +416,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     int n_k = cli_ks(&a, "10,20", eo.ks, err);
     if (n_k < 0) return n_k;
     eo.n_k = n_k;
+    if ((rc = stop_k(&cfg, &eo, err))) return rc;
 
     pr_dataset *d = NULL;
     pr_pool *pool = NULL;

@@ -152,7 +152,9 @@ static int cold_setup(cold_state *c, const pr_dataset *d, const pr_features *fea
     }
     if (ops->tower_save) {
         c->active = 1;
-        return 0;
+        if (!c->has_cold_targets || !strcmp(pr_config_s(cfg, "cold_place", "tower"), "model")) return 0;
+        pr_log("cold items: %s places them through its item tower during validation", ops->name);
+        return pr_tower_model_new(*m, m, err);
     }
     if (c->mo.kind == PR_MAPPER_NONE) return 0;
     c->active = c->mapper = 1;
@@ -202,6 +204,7 @@ static int cold_place(cold_state *c, const pr_model *m, pr_snapshot *snap, const
     if (!c->active || !snap->V) return 0;
     int rc = 0;
     if (!c->mapper) {
+        if (!strcmp(pr_config_s(m->cfg, "cold_place", "tower"), "model")) return 0; /* the model's own snapshot */
         if ((rc = pr_tower_from_model(m, &c->tower, err)) ||
             (rc = pr_tower_place(c->tower, m->feat, c->cold, snap, &c->placed, err)))
             return rc;

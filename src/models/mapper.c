@@ -666,6 +666,7 @@ typedef struct {
     pr_model base;
     pr_model *inner;     /* owned */
     pr_model_ops ops;    /* inner's ops with snapshot and free replaced */
+    int own;             /* place through inner's own tower, not a ridge mapper */
     pr_mapper_opts o;
     pr_ridge *ridge;     /* warm items' content, factorised at the first snapshot */
     int32_t *warm;       /* (n_warm) */
@@ -680,6 +681,7 @@ static void mapped_step(pr_model *m, const pr_batch *b) { INNER(m)->ops->step(IN
 static int mapped_epoch_begin(pr_model *m, int e, pr_error *err) { return INNER(m)->ops->epoch_begin(INNER(m), e, err); }
 static int mapped_fit(pr_model *m, pr_error *err) { return INNER(m)->ops->fit(INNER(m), err); }
 static void mapped_dense_grad(pr_model *m, float *g) { INNER(m)->ops->dense_grad(INNER(m), g); }
+static int mapped_tower_save(const pr_model *m, pr_buf *b) { return INNER(m)->ops->tower_save(INNER(m), b); }
 
 static void mapped_free(pr_model *base) {
     mapped *w = (mapped *)base;
@@ -706,6 +708,13 @@ static int mapped_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     mapped *w = (mapped *)base;
     int rc = w->inner->ops->snapshot(w->inner, out, err);
     if (rc || !out->V) return rc;
+    if (w->own) { /* the model's own tower, as add-item will use it */
+        pr_tower *t = NULL;
+        if ((rc = pr_tower_from_model(w->inner, &t, err)) == 0)
+            rc = pr_tower_place(t, w->inner->feat, w->cold, out, NULL, err);
+        if (t) t->ops->free(t);
+        return rc;
+    }
     if (!w->ridge && (rc = mapped_prepare(w, err))) return rc;
     const pr_features *f = w->inner->feat;
     int dims[PR_MAX_MODALITIES], dout = out->d + (out->b != NULL);
@@ -733,7 +742,24 @@ done:
     return rc;
 }
 
+static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **out, pr_error *err);
+
 int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out, pr_error *err) {
+    return wrap(inner, o, 0, out, err);
+}
+
+int pr_tower_model_new(pr_model *inner, pr_model **out, pr_error *err) {
+    pr_mapper_opts o;
+    pr_mapper_opts_default(&o);
+    if (!inner->ops->tower_save || !pr_tower_find(inner->ops->name)) {
+        int rc = pr_err(err, PR_E_ARG, "%s: model has no item tower", inner->ops->name);
+        inner->ops->free(inner);
+        return rc;
+    }
+    return wrap(inner, &o, 1, out, err);
+}
+
+static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **out, pr_error *err) {
     mapped *w = pr_calloc(1, sizeof *w);
     const pr_dataset *d = inner->data;
     if (!w) {
@@ -741,6 +767,7 @@ int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out
         return pr_err(err, PR_E_NOMEM, "mapper");
     }
     w->inner = inner;
+    w->own = own;
     w->o = *o;
     w->base = *inner;
     w->ops = *inner->ops;
@@ -751,7 +778,7 @@ int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out
     w->ops.fit = inner->ops->fit ? mapped_fit : NULL;
     w->ops.dense_grad = inner->ops->dense_grad ? mapped_dense_grad : NULL;
     w->ops.snapshot = mapped_snapshot;
-    w->ops.tower_save = NULL; /* the caller saves the final mapper */
+    w->ops.tower_save = own ? mapped_tower_save : NULL; /* else the caller saves the final mapper */
     w->ops.free = mapped_free;
     w->base.ops = &w->ops;
     int rc = 0;

@@ -122,5 +122,9 @@ int pr_tower_place(const pr_tower *t, const pr_features *f, const uint8_t *which
  * models. Takes ownership of inner (freed with the wrapper, also on error).
  * inner->feat must hold the content. */
 int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out, pr_error *err);
+/* The same for a content model: its snapshot's cold items are placed through
+ * its own item tower (what add-item will compute), not through whatever its
+ * training left in their rows. Takes ownership of inner. */
+int pr_tower_model_new(pr_model *inner, pr_model **out, pr_error *err);
 
 #endif

@@ -34,7 +34,7 @@ static const pr_flag flags[] = {
     {"stop-metric", "M", "validation metric for early stopping (default recall@20)", 0},
     {"optim", "NAME", "adam (row-sparse), adam-dense (as PyTorch), sgd (default adam)", 0},
     {"threads", "N", "worker threads (default: all cores)", 0},
-    {"param", "KEY=VALUE", "model-specific hyper-parameter; also mapper=none|ridge|mlp, mapper_reg=R|auto, mapper_scale=S|auto (content mapper for models without an item tower)", 1},
+    {"param", "KEY=VALUE", "model-specific hyper-parameter; also mapper=none|ridge|mlp, mapper_reg=R|auto, mapper_scale=S|norm|auto (content mapper for models without an item tower), cold_place=tower|model", 1},
     {"cold-users", "SHARE", "hold this share of users out of training and report fold-in metrics for k = 1, 3, 5 known items", 0},
     {"k", "LIST", "cut-offs to report (default 10,20)", 0},
     {"mask-valid", NULL, "also mask validation items when testing", 0},
@@ -105,6 +105,8 @@ static int build_content(const pr_args *a, const pr_dataset *d, const pr_config 
 typedef struct cold_state {
     int active;              /* a tower places the items without training interactions */
     int mapper;              /* the tower is the content mapper (else the model's own) */
+    int own;                 /* the model is wrapped to place cold items through its own tower */
+    pr_buf section;          /* the "tower" section to save (empty: the model's current tower) */
     pr_mapper_opts mo;
     int reg_auto, scale_auto;
     pr_tower *tower;         /* owned */
@@ -123,6 +125,7 @@ typedef struct cold_state {
 static const int COLD_KS[3] = {1, 3, 5};
 
 static void cold_free(cold_state *c) {
+    pr_buf_free(&c->section);
     if (c->tower) c->tower->ops->free(c->tower);
     free(c->cold);
     pr_cold_users_free(&c->cu);
@@ -151,9 +154,11 @@ static int cold_setup(cold_state *c, const pr_dataset *d, const pr_features *fea
         return 0;
     }
     if (ops->tower_save) {
+        /* wrapped even without cold items: the saved tower must be the kept epoch's */
         c->active = 1;
-        if (!c->has_cold_targets || !strcmp(pr_config_s(cfg, "cold_place", "tower"), "model")) return 0;
-        pr_log("cold items: %s places them through its item tower during validation", ops->name);
+        if (!strcmp(pr_config_s(cfg, "cold_place", "tower"), "model")) return 0;
+        if (c->has_cold_targets) pr_log("cold items: %s places them through its item tower during validation", ops->name);
+        c->own = 1;
         return pr_tower_model_new(*m, m, err);
     }
     if (c->mo.kind == PR_MAPPER_NONE) return 0;
@@ -204,11 +209,15 @@ static int cold_place(cold_state *c, const pr_model *m, pr_snapshot *snap, const
     if (!c->active || !snap->V) return 0;
     int rc = 0;
     if (!c->mapper) {
-        if (!strcmp(pr_config_s(m->cfg, "cold_place", "tower"), "model")) return 0; /* the model's own snapshot */
+        if (!c->own) return 0; /* cold_place=model: the model's own snapshot and current tower */
+        for (int32_t i = 0; i < snap->n_items; i++) c->placed += c->cold[i] != 0;
+        if (pr_tower_model_best(m, snap, &c->section, err) == 0) return 0; /* placed by the kept epoch's tower */
+        pr_log("warning: %s; saving the last epoch's tower", err->msg);
+        pr_buf_free(&c->section);
+        pr_buf_init(&c->section);
         if ((rc = pr_tower_from_model(m, &c->tower, err)) ||
             (rc = pr_tower_place(c->tower, m->feat, c->cold, snap, &c->placed, err)))
             return rc;
-        pr_log("cold items: %d placed through the %s item tower", c->placed, m->ops->name);
         return 0;
     }
     int64_t n;
@@ -429,8 +438,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_features *feat = NULL;
     float *pop = NULL;
     cold_state cold = {0};
-    pr_buf tower;
-    pr_buf_init(&tower);
+    pr_buf_init(&cold.section);
     if ((rc = cold_users_flag(&a, &cold.cu_share, err))) return rc;
     if ((rc = cli_load_dataset(&a, &d, err))) goto done;
     if (cold.cu_share > 0) {
@@ -479,8 +487,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
         len += snprintf(meta + len, sizeof meta - (size_t)len, "mapper=%s\nmapper_reg=%g\nmapper_scale=%g\n",
                         cold.mo.kind == PR_MAPPER_MLP ? "mlp" : "ridge", cold.mo.reg, cold.mo.scale);
     if (cold.cu_share > 0) snprintf(meta + len, sizeof meta - (size_t)len, "foldin_reg=%g\n", cold.fo.lambda);
-    if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &tower))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
-    if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.mapper && cold.tower ? &tower : NULL, err)))
+    if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &cold.section))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
+    if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL, err)))
         goto done;
 
     if (pr_args_has(&a, "json")) {
@@ -495,7 +503,6 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     }
 done:
     cold_free(&cold);
-    pr_buf_free(&tower);
     pr_train_result_free(&res);
     if (m) m->ops->free(m);
     pr_pipeline_deinit(&pipe);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "nn/mlp.h"
@@ -667,6 +668,12 @@ typedef struct {
     pr_model *inner;     /* owned */
     pr_model_ops ops;    /* inner's ops with snapshot and free replaced */
     int own;             /* place through inner's own tower, not a ridge mapper */
+    /* own mode: the tower of every snapshot handed out, keyed by the
+     * checksum of that snapshot's V, so the tower of the snapshot that
+     * training kept (the best epoch) can be found afterwards */
+    struct { uint32_t crc; pr_buf blob; } *hist;
+    int n_hist, cap_hist;
+    size_t hist_bytes;
     pr_mapper_opts o;
     pr_ridge *ridge;     /* warm items' content, factorised at the first snapshot */
     int32_t *warm;       /* (n_warm) */
@@ -686,6 +693,8 @@ static int mapped_tower_save(const pr_model *m, pr_buf *b) { return INNER(m)->op
 static void mapped_free(pr_model *base) {
     mapped *w = (mapped *)base;
     if (!w) return;
+    for (int k = 0; k < w->n_hist; k++) pr_buf_free(&w->hist[k].blob);
+    free(w->hist);
     if (w->inner) w->inner->ops->free(w->inner);
     pr_ridge_free(w->ridge);
     free(w->warm);
@@ -704,17 +713,51 @@ static int mapped_prepare(mapped *w, pr_error *err) {
     return rc;
 }
 
+/* Keep (crc of V, tower blob) for this snapshot; the oldest entries go when
+ * the history passes HIST_BYTES (then an old best epoch's tower is lost and
+ * pr_tower_model_best says so). */
+enum { HIST_BYTES = 256 << 20 };
+
+static int own_snapshot(mapped *w, pr_snapshot *out, pr_error *err) {
+    const pr_tower_ops *to = pr_tower_find(w->inner->ops->name);
+    pr_buf b;
+    pr_buf_init(&b);
+    pr_tower *t = NULL;
+    int rc = w->inner->ops->tower_save(w->inner, &b);
+    if (rc == 0 && b.oom) rc = PR_E_NOMEM;
+    if (rc) { rc = pr_err(err, rc, "%s: saving the item tower", w->inner->ops->name); goto done; }
+    pr_cur c;
+    pr_cur_init(&c, b.data, b.len, "tower");
+    if ((rc = to->load(&t, &c, err))) goto done;
+    t->ops = to;
+    if ((rc = pr_tower_place(t, w->inner->feat, w->cold, out, NULL, err))) goto done;
+    while (w->n_hist > 0 && w->hist_bytes + b.len > HIST_BYTES) {
+        w->hist_bytes -= w->hist[0].blob.len;
+        pr_buf_free(&w->hist[0].blob);
+        memmove(w->hist, w->hist + 1, (size_t)--w->n_hist * sizeof *w->hist);
+    }
+    if (w->n_hist == w->cap_hist) {
+        int cap = w->cap_hist ? 2 * w->cap_hist : 16;
+        void *h = pr_realloc(w->hist, (size_t)cap, sizeof *w->hist);
+        if (!h) { rc = pr_err(err, PR_E_NOMEM, "tower history"); goto done; }
+        w->hist = h;
+        w->cap_hist = cap;
+    }
+    w->hist[w->n_hist].crc = pr_crc32c(0, out->V, (size_t)out->n_items * out->d * sizeof *out->V);
+    w->hist[w->n_hist++].blob = b;
+    w->hist_bytes += b.len;
+    pr_buf_init(&b);
+done:
+    if (t) t->ops->free(t);
+    pr_buf_free(&b);
+    return rc;
+}
+
 static int mapped_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     mapped *w = (mapped *)base;
     int rc = w->inner->ops->snapshot(w->inner, out, err);
     if (rc || !out->V) return rc;
-    if (w->own) { /* the model's own tower, as add-item will use it */
-        pr_tower *t = NULL;
-        if ((rc = pr_tower_from_model(w->inner, &t, err)) == 0)
-            rc = pr_tower_place(t, w->inner->feat, w->cold, out, NULL, err);
-        if (t) t->ops->free(t);
-        return rc;
-    }
+    if (w->own) return own_snapshot(w, out, err);
     if (!w->ridge && (rc = mapped_prepare(w, err))) return rc;
     const pr_features *f = w->inner->feat;
     int dims[PR_MAX_MODALITIES], dout = out->d + (out->b != NULL);
@@ -743,6 +786,19 @@ done:
 }
 
 static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **out, pr_error *err);
+
+int pr_tower_model_best(const pr_model *m, const pr_snapshot *best, pr_buf *section, pr_error *err) {
+    const mapped *w = (const mapped *)m;
+    if (m->ops->free != mapped_free || !w->own) return pr_err(err, PR_E_ARG, "not a tower-placing model");
+    uint32_t crc = best->V ? pr_crc32c(0, best->V, (size_t)best->n_items * best->d * sizeof *best->V) : 0;
+    for (int k = w->n_hist - 1; k >= 0; k--) {
+        if (w->hist[k].crc != crc) continue;
+        pr_buf_put_str(section, w->inner->ops->name);
+        pr_buf_put(section, w->hist[k].blob.data, w->hist[k].blob.len);
+        return section->oom ? pr_err(err, PR_E_NOMEM, "tower") : 0;
+    }
+    return pr_err(err, PR_E_NOTFOUND, "%s: the item tower of the kept epoch is no longer known", m->ops->name);
+}
 
 int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out, pr_error *err) {
     return wrap(inner, o, 0, out, err);

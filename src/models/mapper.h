@@ -126,5 +126,11 @@ int pr_mapper_model_new(pr_model *inner, const pr_mapper_opts *o, pr_model **out
  * its own item tower (what add-item will compute), not through whatever its
  * training left in their rows. Takes ownership of inner. */
 int pr_tower_model_new(pr_model *inner, pr_model **out, pr_error *err);
+/* The "tower" section (model name, then the tower state) that belongs to the
+ * snapshot `best` that such a wrapper handed out: training keeps the best
+ * epoch's snapshot but goes on training, so the model's current tower may be
+ * from a later epoch and would place new items inconsistently with the kept
+ * catalogue. Appends to section. PR_E_NOTFOUND when it is not known. */
+int pr_tower_model_best(const pr_model *m, const pr_snapshot *best, pr_buf *section, pr_error *err);
 
 #endif

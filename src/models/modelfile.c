@@ -382,6 +382,44 @@ static char *meta_with_counts(const char *meta, int32_t n_items, int64_t n_added
     return out;
 }
 
+/* What adding needs of the file, without decoding the rest (id map of
+ * users, training matrix, pipeline, tower): the checksums are verified by
+ * the open all the same. r's other fields stay empty; pr_recsys_close frees it. */
+static int open_for_add(pr_recsys *r, const char *path, pr_error *err) {
+    memset(r, 0, sizeof *r);
+    int rc = pr_secfile_open(&r->file, path, err);
+    if (rc) return rc;
+    const void *p, *V, *b = NULL;
+    size_t n, nv, nb = 0;
+    int32_t hdr[4];
+    if (pr_secfile_get(&r->file, "meta", &p, &n) || !(r->meta = malloc(n + 1))) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: section 'meta' is missing", path);
+        goto fail;
+    }
+    memcpy(r->meta, p, n);
+    r->meta[n] = '\0';
+    char buf[64];
+    snprintf(r->model, sizeof r->model, "%s", pr_recsys_meta(r, "model", buf, sizeof buf));
+    if (pr_secfile_get(&r->file, "snap", &p, &n)) return 0; /* no vectors: build_added says so */
+    if (n != sizeof hdr) { rc = pr_err(err, PR_E_FORMAT, "%s: bad snapshot header", path); goto fail; }
+    memcpy(hdr, p, sizeof hdr);
+    if (hdr[0] < 0 || hdr[1] < 0 || hdr[2] < 1 || hdr[2] > 100000 || pr_secfile_get(&r->file, "V", &V, &nv) ||
+        nv != (size_t)hdr[1] * hdr[2] * 4 || (hdr[3] && (pr_secfile_get(&r->file, "b", &b, &nb) || nb != (size_t)hdr[1] * 4)) ||
+        pr_secfile_get(&r->file, "train", &p, &n) || n < 8 || memcmp((const char *)p + 4, &hdr[1], 4)) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: snapshot sections are inconsistent", path);
+        goto fail;
+    }
+    r->n_users = hdr[0];
+    r->n_items = hdr[1];
+    r->d = hdr[2];
+    r->V = V;
+    r->b = b;
+    return 0;
+fail:
+    pr_recsys_close(r);
+    return rc;
+}
+
 typedef struct {
     pr_buf items, added;
     char *meta;
@@ -413,6 +451,7 @@ static int build_added(const pr_recsys *r, int n, const char *const *ids, const 
     size_t sz;
     int rc;
     if ((rc = load_blob((pr_recsys *)r, "items", &c, err)) || (rc = pr_idmap_load(&items, &c, err))) return rc;
+    if (items->n != r->n_items) rc = pr_err(err, PR_E_FORMAT, "%s: item ids do not match the snapshot", path);
     for (int q = 0; q < n && rc == 0; q++) {
         size_t len = strlen(ids[q]);
         int32_t got = len ? pr_idmap_get(items, ids[q]) : -1;
@@ -478,7 +517,7 @@ int pr_modelfile_add_items(const char *path, int n, const char *const *ids, cons
     pr_buf_init(&a.added);
     pr_secwriter w;
     pr_secwriter_init(&w);
-    int rc = pr_recsys_open(&r, path, err), has_added = 0;
+    int rc = open_for_add(&r, path, err), has_added = 0;
     if (rc) goto unlock;
     if ((rc = build_added(&r, n, ids, V, b, &a, err))) goto done;
     /* every section in its order, replaced ones swapped in, the rest borrowed from the map */

@@ -20,23 +20,23 @@ void pr_foldin_gram(const float *V, int32_t n_items, int d, float *G) {
     pr_gemm(PR_TRANS, PR_NOTRANS, d, d, n_items, 1.0f, V, d, V, d, 0.0f, G, d);
 }
 
-int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
-              const pr_foldin_opts *o, float *u, pr_error *err) {
+/* A (d, d) = V_H^T V_H + alpha G + lambda' I (full, symmetric) and, when
+ * rhs is not NULL, rhs (d) = V_H^T 1; double accumulation. */
+static int build_system(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+                        const pr_foldin_opts *o, double *A, double *rhs, pr_error *err) {
     if (n < 1) return pr_err(err, PR_E_ARG, "fold-in: empty history");
     if (o->alpha > 0 && !o->gram) return pr_err(err, PR_E_ARG, "fold-in: alpha > 0 needs the item Gram matrix");
     if (!(o->lambda >= 0) || !(o->alpha >= 0)) return pr_err(err, PR_E_ARG, "fold-in: lambda and alpha must be >= 0");
     for (int k = 0; k < n; k++)
         if (hist[k] < 0 || hist[k] >= n_items)
             return pr_err(err, PR_E_ARG, "fold-in: item index %d outside [0, %d)", hist[k], n_items);
-    double *A = pr_calloc((size_t)d * d, sizeof *A), *rhs = pr_calloc((size_t)d, sizeof *rhs);
-    int rc = 0;
-    if (!A || !rhs) { rc = pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d); goto done; }
-    /* A (d, d) = V_H^T V_H, rhs (d) = V_H^T 1; double accumulation */
+    memset(A, 0, (size_t)d * d * sizeof *A);
+    if (rhs) memset(rhs, 0, (size_t)d * sizeof *rhs);
     double sq = 0;
     for (int k = 0; k < n; k++) {
         const float *v = V + (int64_t)hist[k] * d;
         for (int a = 0; a < d; a++) {
-            rhs[a] += v[a];
+            if (rhs) rhs[a] += v[a];
             sq += (double)v[a] * v[a];
             for (int b = 0; b <= a; b++) A[(int64_t)a * d + b] += (double)v[a] * v[b];
         }
@@ -49,19 +49,47 @@ int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n
         }
         A[(int64_t)a * d + a] += lam;
     }
-    /* Cholesky solve; lambda' > 0 makes A positive definite */
-    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', d, 1, A, d, rhs, 1);
-    if (info != 0) {
-        rc = pr_err(err, PR_E_NUMERIC, "fold-in: system is singular (lambda %g too small?)", o->lambda);
-        goto done;
-    }
-    for (int a = 0; a < d; a++) {
-        if (!isfinite(rhs[a])) { rc = pr_err(err, PR_E_NUMERIC, "fold-in: non-finite user vector"); goto done; }
-        u[a] = (float)rhs[a];
-    }
-done:
+    return 0;
+}
+
+/* x (d) = A^-1 x by Cholesky (A is destroyed); lambda' > 0 makes A positive definite. */
+static int solve(double *A, double *x, int d, const pr_foldin_opts *o, pr_error *err) {
+    if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', d, 1, A, d, x, 1) != 0)
+        return pr_err(err, PR_E_NUMERIC, "fold-in: system is singular (lambda %g too small?)", o->lambda);
+    for (int a = 0; a < d; a++)
+        if (!isfinite(x[a])) return pr_err(err, PR_E_NUMERIC, "fold-in: non-finite solution");
+    return 0;
+}
+
+int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+              const pr_foldin_opts *o, float *u, pr_error *err) {
+    double *A = pr_malloc((size_t)d * d, sizeof *A), *rhs = pr_malloc((size_t)d, sizeof *rhs);
+    int rc = !A || !rhs ? pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d) : 0;
+    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, rhs, err)) == 0 &&
+        (rc = solve(A, rhs, d, o, err)) == 0)
+        for (int a = 0; a < d; a++) u[a] = (float)rhs[a];
     free(A);
     free(rhs);
+    return rc;
+}
+
+int pr_foldin_explain(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+                      const pr_foldin_opts *o, int32_t item, float *contrib, pr_error *err) {
+    if (item < 0 || item >= n_items) return pr_err(err, PR_E_ARG, "fold-in: item %d outside [0, %d)", item, n_items);
+    double *A = pr_malloc((size_t)d * d, sizeof *A), *w = pr_malloc((size_t)d, sizeof *w);
+    int rc = !A || !w ? pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d) : 0;
+    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, NULL, err)) == 0) {
+        /* u . v_i = 1^T V_H A^-1 v_i = sum_h v_h . w  with  w = A^-1 v_i (A symmetric) */
+        for (int a = 0; a < d; a++) w[a] = V[(int64_t)item * d + a];
+        if ((rc = solve(A, w, d, o, err)) == 0)
+            for (int k = 0; k < n; k++) {
+                double c = 0;
+                for (int a = 0; a < d; a++) c += w[a] * V[(int64_t)hist[k] * d + a];
+                contrib[k] = (float)c;
+            }
+    }
+    free(A);
+    free(w);
     return rc;
 }
 

@@ -42,6 +42,13 @@ void pr_foldin_opts_default(pr_foldin_opts *o);
 int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
               const pr_foldin_opts *o, float *u, pr_error *err);
 
+/* Why the folded-in user likes item: contrib[k] (n) = the part of
+ * u . v_item due to history item hist[k], exactly: the ridge solution is
+ * linear in the history, u = A^-1 sum_k v_{h_k}, so
+ * u . v_item = sum_k v_{h_k} . A^-1 v_item. Same errors as pr_foldin. */
+int pr_foldin_explain(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+                      const pr_foldin_opts *o, int32_t item, float *contrib, pr_error *err);
+
 /* U rows (hist->n_rows, d) for every row of hist (users x items) with at
  * least one item, folded in from that row; other rows are left as they are.
  * Threaded over rows on pool (may be NULL). Fails on the first error. */

@@ -101,6 +101,17 @@ TEST(test_foldin_matches_reference_solve) {
     double sq = 0;
     for (int a = 0; a < D; a++) sq += (double)V[3 * D + a] * V[3 * D + a];
     for (int a = 0; a < D; a++) CHECK_NEAR(u[a], V[3 * D + a] / (sq * 1.1), 1e-5);
+    /* the explanation: parts per history item sum to u . v_item */
+    float parts[6];
+    for (int n = 1; n <= 6; n += 5) {
+        CHECK_EQ_INT(pr_foldin(V, NI, D, hist, n, &o, u, &err), 0);
+        CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, n, &o, 31, parts, &err), 0);
+        double dot = 0, sum = 0;
+        for (int a = 0; a < D; a++) dot += (double)u[a] * V[31 * D + a];
+        for (int k = 0; k < n; k++) sum += parts[k];
+        CHECK_NEAR(sum, dot, 1e-5 * (1 + fabs(dot)));
+    }
+    CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, 2, &o, NI, parts, &err), PR_E_ARG);
     /* errors */
     CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 0, &o, u, &err), PR_E_ARG);
     int32_t bad = NI;

@@ -185,6 +185,13 @@ TEST(test_story_new_dress_reaches_the_right_shopper) {
     fprintf(stderr, "bob: %s\n", rb ? "in his top 10" : "not in his top 10");
     CHECK_EQ_INT(rb, 0);
     CHECK_EQ_INT(rank_of(out, "black-boots-7") || rank_of(out, "black-boots-8") || rank_of(out, "black-boots-9"), 1);
+    /* explain: placed from content, and her red dresses account for it */
+    CHECK_EQ_INT(run("explain --model %s --user alice --item new-red-floral-dress --k 1 --json", MODEL), 0);
+    CHECK_CONTAINS(out, "\"added\": true");
+    CHECK_CONTAINS(out, "\"because\": [{\"item\": \"red-dress-");
+    CHECK_EQ_INT(json_num(out, NULL, "rank"), ra);
+    CHECK_EQ_INT(run("explain --model %s --history red-dress-0 --item nosuch", MODEL), 1);
+    CHECK_CONTAINS(out, "'nosuch' is not an item");
     /* the new dress looks like the red dresses */
     CHECK_EQ_INT(run("similar --model %s --item new-red-floral-dress --k 5 --json", MODEL), 0);
     int red_dresses = 0;

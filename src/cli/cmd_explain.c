@@ -116,14 +116,12 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
     row = pr_malloc((size_t)r.n_items, sizeof *row);
     contrib = pr_calloc((size_t)n + 1, sizeof *contrib);
     parts = pr_malloc((size_t)n + 1, sizeof *parts);
-    uvec = pr_malloc((size_t)(r.d > 0 ? r.d : 1), sizeof *uvec);
+    uvec = pr_malloc((size_t)(r.d > 0 ? 2 * r.d : 1), sizeof *uvec);
     if (!row || !contrib || !parts || !uvec) { rc = pr_err(err, PR_E_NOMEM, "explain"); goto done; }
     /* scores of every item, for the rank */
-    float fold_score = NAN;
+    float fold_score = NAN, prior_part = 0;
     pr_foldin_opts fo;
-    pr_foldin_opts_default(&fo);
-    char buf[64];
-    if (*pr_recsys_meta(&r, "foldin_reg", buf, sizeof buf)) fo.lambda = atof(buf);
+    pr_recsys_foldin_opts(&r, &fo, uvec + (r.d > 0 ? r.d : 0));
     if (u >= 0) {
         if (pr_scorer_score(&r.scorer, &u, 1, uvec, row)) { rc = pr_err(err, PR_E_NOMEM, "explain"); goto done; }
     } else {
@@ -146,11 +144,11 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
         for (int q = 0; q < n; q++)
             for (int64_t p = r.knn->indptr[hist[q]]; p < r.knn->indptr[hist[q] + 1]; p++)
                 if (r.knn->indices[p] == i) contrib[q] = r.knn->val[p];
-    } else if (n > 0 && (rc = pr_foldin_explain(r.V, r.n_items, r.d, hist, n, &fo, i, contrib, err))) {
+    } else if (n > 0 && (rc = pr_foldin_explain(r.V, r.n_items, r.d, hist, n, &fo, i, contrib, &prior_part, err))) {
         goto done;
     }
     if (n > 0 && !r.knn) {
-        double s = r.b ? r.b[i] : 0;
+        double s = (r.b ? r.b[i] : 0) + prior_part;
         for (int q = 0; q < n; q++) s += contrib[q];
         fold_score = (float)s;
     }
@@ -174,7 +172,7 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
         cli_json_str(stdout, item);
         printf(", \"score\": %.6g, \"bias\": %.6g, \"rank\": %d, \"unseen\": %d, \"in_history\": %s, \"added\": %s",
                row[i], bias, in_hist ? 0 : rank, unseen, in_hist ? "true" : "false", added ? "true" : "false");
-        if (fold_score == fold_score) printf(", \"history_score\": %.6g", fold_score);
+        if (fold_score == fold_score) printf(", \"history_score\": %.6g, \"prior_part\": %.6g", fold_score, prior_part);
         printf(", \"because\": [");
         for (int q = 0; q < show; q++) {
             printf("%s{\"item\": ", q ? ", " : "");
@@ -193,6 +191,7 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
         else if (user) printf("parts of the score of the user refitted from her %d items (they sum to %.4g%s):\n", n,
                               fold_score, r.b ? " with the bias" : "");
         else printf("parts of the score due to each history item (they sum to the score%s):\n", r.b ? " with the bias" : "");
+        if (fo.prior && !r.knn && n > 0) printf("  %-24s %+.4g\n", "(the average user)", prior_part);
         for (int q = 0; q < show; q++) printf("  %-24s %+.4g\n", pr_idmap_name(r.items, parts[q].item), parts[q].c);
     }
 done:

@@ -118,6 +118,7 @@ typedef struct cold_state {
     double cu_share;
     pr_cold_users cu;
     pr_foldin_opts fo;
+    int has_prior;
     int cu_users;
     pr_metrics cu_k[3], cu_pop;
 } cold_state;
@@ -267,11 +268,11 @@ static int cold_users_eval(cold_state *c, const pr_model *m, const pr_snapshot *
     int d = snap->d, rc = 0;
     pr_csr *target = NULL, *vtarget = NULL, *hist = NULL;
     float *U = pr_calloc((size_t)nu * d, sizeof *U), *pop = pr_calloc((size_t)ni, sizeof *pop);
-    float *ones = pr_malloc((size_t)nu, sizeof *ones);
+    float *ones = pr_malloc((size_t)nu, sizeof *ones), *prior = pr_malloc((size_t)d, sizeof *prior);
     pr_eval_opts eo = *eo0;
     eo.mask[0] = c->cu.train;
     eo.mask[1] = NULL;
-    if (!U || !pop || !ones) { rc = pr_err(err, PR_E_NOMEM, "cold users"); goto done; }
+    if (!U || !pop || !ones || !prior) { rc = pr_err(err, PR_E_NOMEM, "cold users"); goto done; }
     pr_cold_users vc = c->cu; /* validation targets: the same users' valid rows */
     vc.test = c->cu.valid;
     if ((rc = pr_cold_users_target(&c->cu, kmax, &target, err)) || (rc = pr_cold_users_target(&vc, kmax, &vtarget, err)))
@@ -279,20 +280,29 @@ static int cold_users_eval(cold_state *c, const pr_model *m, const pr_snapshot *
     for (int32_t u = 0; u < nu; u++) c->cu_users += pr_csr_row_len(target, u) > 0;
     pr_scorer sc = {nu, ni, d, U, snap->V, snap->b, NULL, NULL};
     pr_foldin_opts_default(&c->fo);
-    if (vtarget->nnz > 0) { /* lambda on validation, with the middle history size */
-        static const double grid[] = {0.01, 0.1, 1, 10};
+    c->fo.target = pr_foldin_target(snap->U, snap->V, d, m->data->train);
+    if (!(c->fo.target > 0)) c->fo.target = 1.0; /* a model whose positives score <= 0 on average */
+    pr_foldin_prior(snap->U, nu, d, m->data->train, prior);
+    c->fo.prior = prior; /* the default without validation rows */
+    if (vtarget->nnz > 0) { /* lambda and the prior on validation, with the middle history size */
+        static const double grid[] = {0.1, 1, 10, 100};
         double best = -INFINITY, pick = c->fo.lambda;
+        int pick_prior = 1;
         if ((rc = pr_cold_users_history(&c->cu, COLD_KS[1], kmax, m->cfg->seed, &hist, err))) goto done;
-        for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
-            pr_metrics met;
-            c->fo.lambda = grid[g];
-            if ((rc = pr_foldin_rows(snap->V, ni, d, hist, &c->fo, m->pool, U, err)) ||
-                (rc = pr_evaluate(&sc, vtarget, &eo, m->pool, &met, err)))
-                goto done;
-            double v = pr_metrics_get(&met, m->cfg->stop_metric);
-            if (v > best) best = v, pick = grid[g];
-        }
+        for (int pr = 0; pr < 2; pr++)
+            for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+                pr_metrics met;
+                c->fo.lambda = grid[g];
+                c->fo.prior = pr ? prior : NULL;
+                if ((rc = pr_foldin_rows(snap->V, ni, d, hist, &c->fo, m->pool, U, err)) ||
+                    (rc = pr_evaluate(&sc, vtarget, &eo, m->pool, &met, err)))
+                    goto done;
+                double v = pr_metrics_get(&met, m->cfg->stop_metric);
+                pr_log("fold-in: reg %g, prior %d -> valid %s %.4f", grid[g], pr, m->cfg->stop_metric, v);
+                if (v > best) best = v, pick = grid[g], pick_prior = pr;
+            }
         c->fo.lambda = pick;
+        c->fo.prior = pick_prior ? prior : NULL;
         pr_csr_free(hist);
         hist = NULL;
     }
@@ -309,6 +319,7 @@ static int cold_users_eval(cold_state *c, const pr_model *m, const pr_snapshot *
     for (int32_t u = 0; u < nu; u++) ones[u] = 1.0f;
     pr_scorer ps = {nu, ni, 1, ones, pop, NULL, NULL, NULL};
     rc = pr_evaluate(&ps, target, &eo, m->pool, &c->cu_pop, err);
+    c->has_prior = c->fo.prior != NULL;
 done:
     pr_csr_free(target);
     pr_csr_free(vtarget);
@@ -316,6 +327,8 @@ done:
     free(U);
     free(pop);
     free(ones);
+    free(prior);
+    c->fo.prior = NULL; /* borrowed from prior, now freed; the choice is kept in has_prior */
     return rc;
 }
 
@@ -342,7 +355,8 @@ static void print_cold_json(const cold_state *c) {
         printf(", \"mapper\": {\"kind\": \"%s\", \"reg\": %g, \"scale\": %g}", c->mo.kind == PR_MAPPER_MLP ? "mlp" : "ridge",
                c->mo.reg, c->mo.scale);
     if (c->cu_share > 0) {
-        printf(", \"cold_users\": {\"held_out\": %d, \"users\": %d, \"foldin_reg\": %g", c->cu.n, c->cu_users, c->fo.lambda);
+        printf(", \"cold_users\": {\"held_out\": %d, \"users\": %d, \"foldin_reg\": %g, \"foldin_prior\": %d, \"foldin_target\": %g",
+               c->cu.n, c->cu_users, c->fo.lambda, c->has_prior, c->fo.target);
         for (int q = 0; q < 3; q++) {
             printf(", \"k%d\": ", COLD_KS[q]);
             cli_json_metrics(stdout, &c->cu_k[q]);
@@ -367,7 +381,8 @@ static void print_cold_text(const cold_state *c) {
         if (r->n_warm_rows) cli_print_metrics(stdout, "test all", &r->all);
     }
     if (c->cu_share > 0) {
-        printf("cold users: %d held out, %d measured, fold-in reg %g\n", c->cu.n, c->cu_users, c->fo.lambda);
+        printf("cold users: %d held out, %d measured, fold-in reg %g, %s prior, target %.3g\n", c->cu.n, c->cu_users,
+               c->fo.lambda, c->has_prior ? "average-user" : "no", c->fo.target);
         for (int q = 0; q < 3; q++) {
             char title[64];
             snprintf(title, sizeof title, "cold users, k=%d known items", COLD_KS[q]);
@@ -486,7 +501,9 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     if (cold.mapper && cold.tower)
         len += snprintf(meta + len, sizeof meta - (size_t)len, "mapper=%s\nmapper_reg=%g\nmapper_scale=%g\n",
                         cold.mo.kind == PR_MAPPER_MLP ? "mlp" : "ridge", cold.mo.reg, cold.mo.scale);
-    if (cold.cu_share > 0) snprintf(meta + len, sizeof meta - (size_t)len, "foldin_reg=%g\n", cold.fo.lambda);
+    if (cold.cu_share > 0)
+        snprintf(meta + len, sizeof meta - (size_t)len, "foldin_reg=%g\nfoldin_prior=%d\nfoldin_target=%g\n", cold.fo.lambda,
+                 cold.has_prior, cold.fo.target);
     if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &cold.section))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
     if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL, err)))
         goto done;

@@ -13,6 +13,28 @@
 void pr_foldin_opts_default(pr_foldin_opts *o) {
     memset(o, 0, sizeof *o);
     o->lambda = 0.1;
+    o->target = 1.0;
+}
+
+void pr_foldin_prior(const float *U, int32_t n_users, int d, const pr_csr *train, float *p) {
+    int64_t cnt = 0;
+    for (int a = 0; a < d; a++) p[a] = 0.0f;
+    for (int32_t u = 0; u < n_users; u++) {
+        if (train && (u >= train->n_rows || pr_csr_row_len(train, u) == 0)) continue;
+        for (int a = 0; a < d; a++) p[a] += U[(int64_t)u * d + a];
+        cnt++;
+    }
+    for (int a = 0; a < d; a++) p[a] = cnt ? p[a] / (float)cnt : 0.0f;
+}
+
+double pr_foldin_target(const float *U, const float *V, int d, const pr_csr *train) {
+    double s = 0;
+    for (int32_t u = 0; u < train->n_rows; u++)
+        for (int64_t k = train->indptr[u]; k < train->indptr[u + 1]; k++) {
+            const float *pu = U + (int64_t)u * d, *qi = V + (int64_t)train->indices[k] * d;
+            for (int a = 0; a < d; a++) s += (double)pu[a] * qi[a];
+        }
+    return train->nnz ? s / (double)train->nnz : 1.0;
 }
 
 void pr_foldin_gram(const float *V, int32_t n_items, int d, float *G) {
@@ -21,9 +43,10 @@ void pr_foldin_gram(const float *V, int32_t n_items, int d, float *G) {
 }
 
 /* A (d, d) = V_H^T V_H + alpha G + lambda' I (full, symmetric) and, when
- * rhs is not NULL, rhs (d) = V_H^T 1; double accumulation. */
+ * rhs is not NULL, rhs (d) = t V_H^T 1 + lambda' p; double accumulation.
+ * *lam_out (may be NULL) = lambda'. */
 static int build_system(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
-                        const pr_foldin_opts *o, double *A, double *rhs, pr_error *err) {
+                        const pr_foldin_opts *o, double *A, double *rhs, double *lam_out, pr_error *err) {
     if (n < 1) return pr_err(err, PR_E_ARG, "fold-in: empty history");
     if (o->alpha > 0 && !o->gram) return pr_err(err, PR_E_ARG, "fold-in: alpha > 0 needs the item Gram matrix");
     if (!(o->lambda >= 0) || !(o->alpha >= 0)) return pr_err(err, PR_E_ARG, "fold-in: lambda and alpha must be >= 0");
@@ -36,12 +59,14 @@ static int build_system(const float *V, int32_t n_items, int d, const int32_t *h
     for (int k = 0; k < n; k++) {
         const float *v = V + (int64_t)hist[k] * d;
         for (int a = 0; a < d; a++) {
-            if (rhs) rhs[a] += v[a];
+            if (rhs) rhs[a] += o->target * v[a];
             sq += (double)v[a] * v[a];
             for (int b = 0; b <= a; b++) A[(int64_t)a * d + b] += (double)v[a] * v[b];
         }
     }
     double lam = o->lambda * (sq > 0 ? sq / n : 1.0);
+    if (lam_out) *lam_out = lam;
+    for (int a = 0; a < d && rhs && o->prior; a++) rhs[a] += lam * o->prior[a];
     for (int a = 0; a < d; a++) {
         for (int b = 0; b <= a; b++) {
             if (o->alpha > 0) A[(int64_t)a * d + b] += o->alpha * o->gram[(int64_t)a * d + b];
@@ -65,7 +90,7 @@ int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n
               const pr_foldin_opts *o, float *u, pr_error *err) {
     double *A = pr_malloc((size_t)d * d, sizeof *A), *rhs = pr_malloc((size_t)d, sizeof *rhs);
     int rc = !A || !rhs ? pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d) : 0;
-    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, rhs, err)) == 0 &&
+    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, rhs, NULL, err)) == 0 &&
         (rc = solve(A, rhs, d, o, err)) == 0)
         for (int a = 0; a < d; a++) u[a] = (float)rhs[a];
     free(A);
@@ -74,19 +99,24 @@ int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n
 }
 
 int pr_foldin_explain(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
-                      const pr_foldin_opts *o, int32_t item, float *contrib, pr_error *err) {
+                      const pr_foldin_opts *o, int32_t item, float *contrib, float *prior_part,
+                      pr_error *err) {
     if (item < 0 || item >= n_items) return pr_err(err, PR_E_ARG, "fold-in: item %d outside [0, %d)", item, n_items);
-    double *A = pr_malloc((size_t)d * d, sizeof *A), *w = pr_malloc((size_t)d, sizeof *w);
+    double *A = pr_malloc((size_t)d * d, sizeof *A), *w = pr_malloc((size_t)d, sizeof *w), lam = 0;
     int rc = !A || !w ? pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d) : 0;
-    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, NULL, err)) == 0) {
-        /* u . v_i = 1^T V_H A^-1 v_i = sum_h v_h . w  with  w = A^-1 v_i (A symmetric) */
+    if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, NULL, &lam, err)) == 0) {
+        /* u . v_i = (t 1^T V_H + lam' p^T) A^-1 v_i  with  w = A^-1 v_i (A symmetric) */
         for (int a = 0; a < d; a++) w[a] = V[(int64_t)item * d + a];
-        if ((rc = solve(A, w, d, o, err)) == 0)
+        if ((rc = solve(A, w, d, o, err)) == 0) {
             for (int k = 0; k < n; k++) {
                 double c = 0;
                 for (int a = 0; a < d; a++) c += w[a] * V[(int64_t)hist[k] * d + a];
-                contrib[k] = (float)c;
+                contrib[k] = (float)(o->target * c);
             }
+            double pp = 0;
+            for (int a = 0; a < d && o->prior; a++) pp += lam * o->prior[a] * w[a];
+            if (prior_part) *prior_part = (float)pp;
+        }
     }
     free(A);
     free(w);

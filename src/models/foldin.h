@@ -3,19 +3,23 @@
  * held fixed; no retraining.
  *
  * Ridge fold-in (the one-class regression of implicit-feedback MF, Hu et al.
- * ICDM 2008, solved for one user with V fixed):
+ * ICDM 2008, solved for one user with V fixed), shrunk toward a prior user:
  *
- *   u = argmin_u  sum_{h in H} (1 - v_h . u)^2 + alpha sum_i (v_i . u)^2 + lambda' |u|^2
- *     = (V_H^T V_H + alpha G + lambda' I)^-1 V_H^T 1            G = V^T V (d, d)
+ *   u = argmin_u  sum_{h in H} (t - v_h . u)^2 + alpha sum_i (v_i . u)^2 + lambda' |u - p|^2
+ *     = (V_H^T V_H + alpha G + lambda' I)^-1 (t V_H^T 1 + lambda' p)     G = V^T V (d, d)
  *
- * with H the history (n items), V_H (n, d) their rows, and lambda' = lambda
- * times the mean squared norm of the history rows, so lambda is free of the
- * scale the model happened to learn. alpha = 0 (the default) drops the
- * unobserved term: then only the directions of the history matter, and a
- * one-item history gives u proportional to v_h (rank by v_i . v_h). alpha > 0
- * also penalises the directions that every item shares (popularity); for
- * BPR-trained vectors it hurts (docs/cold-start.md has the numbers).
- * Biases are not part of the fit: scores stay u . v_i + b_i, as for known users.
+ * with H the history (n items), V_H (n, d) their rows, lambda' = lambda times
+ * the mean squared norm of the history rows (so lambda is free of the scale
+ * the model happened to learn), t the score a known user gives her own items
+ * (fit stores the training mean of U[u] . V[i] as "foldin_target"; 1 by
+ * default) and p the prior user (the mean of the trained user vectors, or 0).
+ * With the prior, a new user starts as the average user (close to the
+ * popularity ranking the model learned) and moves toward her items as they
+ * arrive; without it (p = 0) a one-item history gives u proportional to v_h
+ * (rank by v_i . v_h), which loses to MostPop when k is small
+ * (docs/cold-start.md). alpha > 0 also penalises the directions every item
+ * shares (popularity). Biases are not part of the fit: scores stay
+ * u . v_i + b_i, as for known users.
  *
  * Cost: O(n d^2 + d^3) per user (one Cholesky solve in double, LAPACK), plus
  * O(n_items d^2) once for G when alpha > 0. Items repeated in the history
@@ -27,10 +31,14 @@
 
 #include "core/err.h"
 
+struct pr_csr;
+
 typedef struct pr_foldin_opts {
     double lambda;      /* ridge weight relative to mean |v_h|^2 (default 0.1) */
     double alpha;       /* weight of the unobserved items (default 0) */
     const float *gram;  /* G = V^T V (d, d), needed when alpha > 0; borrowed */
+    double target;      /* t, the score of a history item (default 1) */
+    const float *prior; /* p (d), the prior user; NULL = 0; borrowed */
 } pr_foldin_opts;
 
 void pr_foldin_opts_default(pr_foldin_opts *o);
@@ -43,16 +51,22 @@ int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n
               const pr_foldin_opts *o, float *u, pr_error *err);
 
 /* Why the folded-in user likes item: contrib[k] (n) = the part of
- * u . v_item due to history item hist[k], exactly: the ridge solution is
- * linear in the history, u = A^-1 sum_k v_{h_k}, so
- * u . v_item = sum_k v_{h_k} . A^-1 v_item. Same errors as pr_foldin. */
+ * u . v_item due to history item hist[k], and *prior_part (may be NULL) the
+ * part due to the prior, exactly: the solution is linear in its right-hand
+ * side, u = A^-1 (t sum_k v_{h_k} + lambda' p), so with w = A^-1 v_item,
+ * u . v_item = sum_k t v_{h_k} . w + lambda' p . w. Same errors as pr_foldin. */
 int pr_foldin_explain(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
-                      const pr_foldin_opts *o, int32_t item, float *contrib, pr_error *err);
+                      const pr_foldin_opts *o, int32_t item, float *contrib, float *prior_part,
+                      pr_error *err);
+/* p (d) = mean of the rows of U (n_users, d) of the users with training
+ * items (train NULL: every row): the prior user. */
+void pr_foldin_prior(const float *U, int32_t n_users, int d, const struct pr_csr *train, float *p);
+/* t = mean of U[u] . V[i] over the training pairs: the target score. */
+double pr_foldin_target(const float *U, const float *V, int d, const struct pr_csr *train);
 
 /* U rows (hist->n_rows, d) for every row of hist (users x items) with at
  * least one item, folded in from that row; other rows are left as they are.
  * Threaded over rows on pool (may be NULL). Fails on the first error. */
-struct pr_csr;
 struct pr_pool;
 int pr_foldin_rows(const float *V, int32_t n_items, int d, const struct pr_csr *hist,
                    const pr_foldin_opts *o, struct pr_pool *pool, float *U, pr_error *err);

@@ -294,6 +294,19 @@ int pr_recsys_similar(const pr_recsys *r, int32_t i, int k, int32_t *idx, float 
 
 /* ---- new users from a history ------------------------------------------- */
 
+void pr_recsys_foldin_opts(const pr_recsys *r, pr_foldin_opts *o, float *prior) {
+    char buf[64];
+    pr_foldin_opts_default(o);
+    if (*pr_recsys_meta(r, "foldin_reg", buf, sizeof buf)) o->lambda = atof(buf);
+    if (*pr_recsys_meta(r, "foldin_target", buf, sizeof buf)) o->target = atof(buf);
+    if (!(o->lambda > 0 && o->lambda < 1e9)) o->lambda = 0.1;
+    if (!(o->target > 0 && o->target < 1e9)) o->target = 1.0;
+    if (r->U && strcmp(pr_recsys_meta(r, "foldin_prior", buf, sizeof buf), "0") != 0) {
+        pr_foldin_prior(r->U, r->n_users, r->d, r->train, prior);
+        o->prior = prior;
+    }
+}
+
 int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, int k,
                                 const pr_foldin_opts *o, int32_t *idx, float *val, pr_error *err) {
     if (n < 1) return pr_err(err, PR_E_ARG, "history is empty");
@@ -313,14 +326,9 @@ int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, 
         if ((rc = pr_itemknn_score(r->knn, h, &u0, 1, row))) { rc = pr_err(err, rc, "recommend: scoring"); goto done; }
     } else {
         pr_foldin_opts fo;
-        if (o) {
-            fo = *o;
-        } else {
-            char buf[64];
-            pr_foldin_opts_default(&fo);
-            if (*pr_recsys_meta(r, "foldin_reg", buf, sizeof buf)) fo.lambda = atof(buf);
-        }
-        if (!(u = pr_malloc((size_t)r->d, sizeof *u))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        if (!(u = pr_malloc((size_t)r->d * 2, sizeof *u))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        if (o) fo = *o;
+        else pr_recsys_foldin_opts(r, &fo, u + r->d);
         if (fo.alpha > 0 && !fo.gram) {
             if (!(G = pr_malloc((size_t)r->d * r->d, sizeof *G))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
             pr_foldin_gram(r->V, r->n_items, r->d, G);

@@ -46,14 +46,16 @@ static void gauss(double *A, double *b, int n) {
     }
 }
 
-/* u = (V_H^T V_H + alpha V^T V + lambda mean|v_h|^2 I)^-1 V_H^T 1, by the reference. */
-static void foldin_ref(const float *V, int ni, int d, const int32_t *h, int n, double lambda, double alpha, double *u) {
+/* u = (V_H^T V_H + alpha V^T V + lam' I)^-1 (t V_H^T 1 + lam' p), lam' = lambda mean|v_h|^2,
+ * by the reference. */
+static void foldin_ref(const float *V, int ni, int d, const int32_t *h, int n, double lambda, double alpha,
+                       double t, const float *p, double *u) {
     double *A = calloc((size_t)d * d, sizeof *A), sq = 0;
     for (int a = 0; a < d; a++) u[a] = 0;
     for (int q = 0; q < n; q++) {
         const float *v = V + (int64_t)h[q] * d;
         for (int a = 0; a < d; a++) {
-            u[a] += v[a];
+            u[a] += t * v[a];
             sq += (double)v[a] * v[a];
             for (int b = 0; b < d; b++) A[a * d + b] += (double)v[a] * v[b];
         }
@@ -61,7 +63,10 @@ static void foldin_ref(const float *V, int ni, int d, const int32_t *h, int n, d
     for (int i = 0; alpha > 0 && i < ni; i++)
         for (int a = 0; a < d; a++)
             for (int b = 0; b < d; b++) A[a * d + b] += alpha * V[i * d + a] * V[i * d + b];
-    for (int a = 0; a < d; a++) A[a * d + a] += lambda * sq / n;
+    for (int a = 0; a < d; a++) {
+        A[a * d + a] += lambda * sq / n;
+        if (p) u[a] += lambda * sq / n * p[a];
+    }
     gauss(A, u, d);
     free(A);
 }
@@ -79,14 +84,18 @@ TEST(test_foldin_matches_reference_solve) {
     pr_foldin_opts o;
     pr_foldin_opts_default(&o);
     const double lambdas[3] = {0.01, 0.1, 2.0};
+    float prior[D];
+    fill_normal(prior, D, 0.3f, &r);
     for (int n = 1; n <= 6; n++)
         for (int l = 0; l < 3; l++)
-            for (int al = 0; al < 2; al++) {
+            for (int al = 0; al < 4; al++) {
                 o.lambda = lambdas[l];
-                o.alpha = al ? 0.05 : 0.0;
-                o.gram = al ? G : NULL;
+                o.alpha = al & 1 ? 0.05 : 0.0;
+                o.gram = al & 1 ? G : NULL;
+                o.target = al & 2 ? 2.5 : 1.0;
+                o.prior = al & 2 ? prior : NULL;
                 CHECK_EQ_INT(pr_foldin(V, NI, D, hist, n, &o, u, &err), 0);
-                foldin_ref(V, NI, D, hist, n, o.lambda, o.alpha, ref);
+                foldin_ref(V, NI, D, hist, n, o.lambda, o.alpha, o.target, o.prior, ref);
                 double dmax = 0, nrm = 0;
                 for (int a = 0; a < D; a++) {
                     dmax = fmax(dmax, fabs(u[a] - ref[a]));
@@ -95,23 +104,28 @@ TEST(test_foldin_matches_reference_solve) {
                 CHECK(dmax <= 1e-4 * (1 + nrm));
             }
     /* one item, no alpha: u = v / (|v|^2 (1 + lambda)), so scores rank by v_i . v_h */
-    o.lambda = 0.1;
-    o.alpha = 0;
+    pr_foldin_opts_default(&o);
     CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 1, &o, u, &err), 0);
     double sq = 0;
     for (int a = 0; a < D; a++) sq += (double)V[3 * D + a] * V[3 * D + a];
     for (int a = 0; a < D; a++) CHECK_NEAR(u[a], V[3 * D + a] / (sq * 1.1), 1e-5);
-    /* the explanation: parts per history item sum to u . v_item */
-    float parts[6];
-    for (int n = 1; n <= 6; n += 5) {
-        CHECK_EQ_INT(pr_foldin(V, NI, D, hist, n, &o, u, &err), 0);
-        CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, n, &o, 31, parts, &err), 0);
-        double dot = 0, sum = 0;
-        for (int a = 0; a < D; a++) dot += (double)u[a] * V[31 * D + a];
-        for (int k = 0; k < n; k++) sum += parts[k];
-        CHECK_NEAR(sum, dot, 1e-5 * (1 + fabs(dot)));
-    }
-    CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, 2, &o, NI, parts, &err), PR_E_ARG);
+    /* the explanation: parts per history item (and the prior's) sum to u . v_item */
+    float parts[6], pp;
+    for (int n = 1; n <= 6; n += 5)
+        for (int withp = 0; withp < 2; withp++) {
+            o.prior = withp ? prior : NULL;
+            o.target = withp ? 3.0 : 1.0;
+            CHECK_EQ_INT(pr_foldin(V, NI, D, hist, n, &o, u, &err), 0);
+            CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, n, &o, 31, parts, &pp, &err), 0);
+            double dot = 0, sum = pp;
+            for (int a = 0; a < D; a++) dot += (double)u[a] * V[31 * D + a];
+            for (int k = 0; k < n; k++) sum += parts[k];
+            CHECK_NEAR(sum, dot, 1e-5 * (1 + fabs(dot)));
+            if (!withp) CHECK(pp == 0.0f);
+        }
+    o.prior = NULL;
+    o.target = 1.0;
+    CHECK_EQ_INT(pr_foldin_explain(V, NI, D, hist, 2, &o, NI, parts, NULL, &err), PR_E_ARG);
     /* errors */
     CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 0, &o, u, &err), PR_E_ARG);
     int32_t bad = NI;

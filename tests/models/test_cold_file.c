@@ -234,10 +234,18 @@ TEST(test_recommend_history) {
     pr_error err;
     CHECK_EQ_INT(pr_recsys_open(&r, PATH, &err), 0);
     int32_t hist[3] = {2, 7, 11}, idx[5];
-    float val[5], u[8];
+    float val[5], u[8], prior[8];
     CHECK_EQ_INT(pr_recsys_recommend_history(&r, hist, 3, 5, NULL, idx, val, &err), 5);
     pr_foldin_opts o;
-    pr_foldin_opts_default(&o);
+    pr_recsys_foldin_opts(&r, &o, prior); /* no meta: lambda 0.1, target 1, the average user as prior */
+    CHECK(o.prior == prior && o.lambda == 0.1 && o.target == 1.0);
+    for (int k = 0; k < 8; k++) {
+        double s = 0;
+        int cnt = 0;
+        for (int32_t a = 0; a < r.n_users; a++)
+            if (pr_csr_row_len(r.train, a)) s += r.U[a * 8 + k], cnt++;
+        CHECK_NEAR(prior[k], s / cnt, 1e-5);
+    }
     CHECK_EQ_INT(pr_foldin(r.V, r.n_items, r.d, hist, 3, &o, u, &err), 0);
     double best = -1e30;
     int32_t arg = -1;
@@ -251,6 +259,22 @@ TEST(test_recommend_history) {
     CHECK_NEAR(val[0], best, 1e-4);
     for (int j = 0; j < 5; j++) CHECK(idx[j] != 2 && idx[j] != 7 && idx[j] != 11);
     CHECK_EQ_INT(pr_recsys_recommend_history(&r, hist, 0, 5, NULL, idx, val, &err), PR_E_ARG);
+    /* explicit options win over the file's */
+    pr_foldin_opts_default(&o);
+    o.lambda = 5;
+    float val2[5];
+    int32_t idx2[5];
+    CHECK_EQ_INT(pr_recsys_recommend_history(&r, hist, 3, 5, &o, idx2, val2, &err), 5);
+    CHECK_EQ_INT(pr_foldin(r.V, r.n_items, r.d, hist, 3, &o, u, &err), 0);
+    double s2 = r.b[idx2[0]];
+    for (int k = 0; k < r.d; k++) s2 += (double)u[k] * r.V[idx2[0] * r.d + k];
+    CHECK_NEAR(val2[0], s2, 1e-4);
+    /* the target: mean training score */
+    double t = 0;
+    for (int32_t a = 0; a < r.n_users; a++)
+        for (int64_t p = r.train->indptr[a]; p < r.train->indptr[a + 1]; p++)
+            for (int k = 0; k < r.d; k++) t += (double)r.U[a * r.d + k] * r.V[r.train->indices[p] * r.d + k];
+    CHECK_NEAR(pr_foldin_target(r.U, r.V, r.d, r.train), t / r.train->nnz, 1e-6);
     pr_recsys_close(&r);
     make_model("build/test_cold_file.knn", "itemknn");
     CHECK_EQ_INT(pr_recsys_open(&r, "build/test_cold_file.knn", &err), 0);

@@ -284,25 +284,29 @@ static int cold_users_eval(cold_state *c, const pr_model *m, const pr_snapshot *
     if (!(c->fo.target > 0)) c->fo.target = 1.0; /* a model whose positives score <= 0 on average */
     pr_foldin_prior(snap->U, nu, d, m->data->train, prior);
     c->fo.prior = prior; /* the default without validation rows */
-    if (vtarget->nnz > 0) { /* lambda and the prior on validation, with the middle history size */
-        static const double grid[] = {0.1, 1, 10, 100};
-        double best = -INFINITY, pick = c->fo.lambda;
-        int pick_prior = 1;
+    if (vtarget->nnz > 0) { /* form, lambda and prior on validation, with the middle history size */
+        static const struct { int bpr, prior; double lambda; } grid[] = {
+            {0, 0, 1}, {0, 0, 10}, {0, 0, 100}, {0, 1, 0.1}, {0, 1, 1}, {0, 1, 10},
+            {1, 1, 1e-4}, {1, 1, 1e-3}, {1, 1, 1e-2}, {1, 1, 1e-1}};
+        double best = -INFINITY;
+        size_t pick = 0;
         if ((rc = pr_cold_users_history(&c->cu, COLD_KS[1], kmax, m->cfg->seed, &hist, err))) goto done;
-        for (int pr = 0; pr < 2; pr++)
-            for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
-                pr_metrics met;
-                c->fo.lambda = grid[g];
-                c->fo.prior = pr ? prior : NULL;
-                if ((rc = pr_foldin_rows(snap->V, ni, d, hist, &c->fo, m->pool, U, err)) ||
-                    (rc = pr_evaluate(&sc, vtarget, &eo, m->pool, &met, err)))
-                    goto done;
-                double v = pr_metrics_get(&met, m->cfg->stop_metric);
-                pr_log("fold-in: reg %g, prior %d -> valid %s %.4f", grid[g], pr, m->cfg->stop_metric, v);
-                if (v > best) best = v, pick = grid[g], pick_prior = pr;
-            }
-        c->fo.lambda = pick;
-        c->fo.prior = pick_prior ? prior : NULL;
+        for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+            pr_metrics met;
+            c->fo.bpr = grid[g].bpr;
+            c->fo.lambda = grid[g].lambda;
+            c->fo.prior = grid[g].prior ? prior : NULL;
+            if ((rc = pr_foldin_rows(snap->V, ni, d, hist, &c->fo, m->pool, U, err)) ||
+                (rc = pr_evaluate(&sc, vtarget, &eo, m->pool, &met, err)))
+                goto done;
+            double v = pr_metrics_get(&met, m->cfg->stop_metric);
+            pr_log("fold-in: %s, reg %g, prior %d -> valid %s %.4f", grid[g].bpr ? "bpr" : "ridge", grid[g].lambda,
+                   grid[g].prior, m->cfg->stop_metric, v);
+            if (v > best) best = v, pick = g;
+        }
+        c->fo.bpr = grid[pick].bpr;
+        c->fo.lambda = grid[pick].lambda;
+        c->fo.prior = grid[pick].prior ? prior : NULL;
         pr_csr_free(hist);
         hist = NULL;
     }
@@ -355,8 +359,8 @@ static void print_cold_json(const cold_state *c) {
         printf(", \"mapper\": {\"kind\": \"%s\", \"reg\": %g, \"scale\": %g}", c->mo.kind == PR_MAPPER_MLP ? "mlp" : "ridge",
                c->mo.reg, c->mo.scale);
     if (c->cu_share > 0) {
-        printf(", \"cold_users\": {\"held_out\": %d, \"users\": %d, \"foldin_reg\": %g, \"foldin_prior\": %d, \"foldin_target\": %g",
-               c->cu.n, c->cu_users, c->fo.lambda, c->has_prior, c->fo.target);
+        printf(", \"cold_users\": {\"held_out\": %d, \"users\": %d, \"foldin\": \"%s\", \"foldin_reg\": %g, \"foldin_prior\": %d, "
+               "\"foldin_target\": %g", c->cu.n, c->cu_users, c->fo.bpr ? "bpr" : "ridge", c->fo.lambda, c->has_prior, c->fo.target);
         for (int q = 0; q < 3; q++) {
             printf(", \"k%d\": ", COLD_KS[q]);
             cli_json_metrics(stdout, &c->cu_k[q]);
@@ -381,8 +385,8 @@ static void print_cold_text(const cold_state *c) {
         if (r->n_warm_rows) cli_print_metrics(stdout, "test all", &r->all);
     }
     if (c->cu_share > 0) {
-        printf("cold users: %d held out, %d measured, fold-in reg %g, %s prior, target %.3g\n", c->cu.n, c->cu_users,
-               c->fo.lambda, c->has_prior ? "average-user" : "no", c->fo.target);
+        printf("cold users: %d held out, %d measured, %s fold-in, reg %g, %s prior, target %.3g\n", c->cu.n, c->cu_users,
+               c->fo.bpr ? "BPR" : "ridge", c->fo.lambda, c->has_prior ? "average-user" : "no", c->fo.target);
         for (int q = 0; q < 3; q++) {
             char title[64];
             snprintf(title, sizeof title, "cold users, k=%d known items", COLD_KS[q]);
@@ -502,8 +506,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
         len += snprintf(meta + len, sizeof meta - (size_t)len, "mapper=%s\nmapper_reg=%g\nmapper_scale=%g\n",
                         cold.mo.kind == PR_MAPPER_MLP ? "mlp" : "ridge", cold.mo.reg, cold.mo.scale);
     if (cold.cu_share > 0)
-        snprintf(meta + len, sizeof meta - (size_t)len, "foldin_reg=%g\nfoldin_prior=%d\nfoldin_target=%g\n", cold.fo.lambda,
-                 cold.has_prior, cold.fo.target);
+        snprintf(meta + len, sizeof meta - (size_t)len, "foldin=%s\nfoldin_reg=%g\nfoldin_prior=%d\nfoldin_target=%g\n",
+                 cold.fo.bpr ? "bpr" : "ridge", cold.fo.lambda, cold.has_prior, cold.fo.target);
     if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &cold.section))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
     if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL, err)))
         goto done;

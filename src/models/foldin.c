@@ -86,8 +86,100 @@ static int solve(double *A, double *x, int d, const pr_foldin_opts *o, pr_error 
     return 0;
 }
 
+static double sigm(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+
+/* Newton's method on the BPR objective (see foldin.h). Scratch: s (n_items)
+ * scores, r (n_items) per-item weights, H (d, d), g (d), u (d), all double. */
+static int foldin_bpr(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
+                      const pr_foldin_opts *o, float *out, pr_error *err) {
+    double *buf = pr_malloc((size_t)2 * n_items + (size_t)d * d + 3 * (size_t)d, sizeof *buf);
+    uint8_t *in_h = pr_calloc((size_t)n_items, 1);
+    int rc = 0;
+    if (!buf || !in_h) { rc = pr_err(err, PR_E_NOMEM, "fold-in: %d items", n_items); goto done; }
+    double *s = buf, *r = s + n_items, *H = r + n_items, *g = H + (size_t)d * d, *u = g + d, *a = u + d;
+    int64_t n_neg = 0;
+    for (int k = 0; k < n; k++) in_h[hist[k]] = 1;
+    double sq = 0;
+    for (int32_t j = 0; j < n_items; j++) {
+        const float *v = V + (int64_t)j * d;
+        for (int q = 0; q < d; q++) sq += (double)v[q] * v[q];
+        n_neg += !in_h[j];
+    }
+    if (n_neg == 0) { rc = pr_err(err, PR_E_ARG, "fold-in: the history holds every item"); goto done; }
+    double lam = o->lambda * (n_items ? sq / n_items : 1.0);
+    for (int q = 0; q < d; q++) u[q] = o->prior ? o->prior[q] : 0.0;
+    for (int it = 0; it < 20; it++) {
+        for (int32_t j = 0; j < n_items; j++) { /* s = V u */
+            double x = 0;
+            for (int q = 0; q < d; q++) x += (double)V[(int64_t)j * d + q] * u[q];
+            s[j] = x;
+        }
+        /* per pair (h, j): gw = sigma(-(s_h - s_j)) / N, hw = sigma (1 - sigma) / N.
+         * grad = -sum_h (sum_j gw) v_h + sum_j (sum_h gw) v_j + lam (u - p)
+         * H = sum_{h,j} hw (v_h - v_j)(v_h - v_j)^T + lam I, expanded by items. */
+        memset(H, 0, (size_t)d * d * sizeof *H);
+        for (int q = 0; q < d; q++) g[q] = lam * (u[q] - (o->prior ? o->prior[q] : 0.0));
+        for (int32_t j = 0; j < n_items; j++) r[j] = 0;
+        for (int k = 0; k < n; k++) {
+            const float *vh = V + (int64_t)hist[k] * d;
+            double gh = 0, qh = 0;
+            for (int q = 0; q < d; q++) a[q] = 0;
+            for (int32_t j = 0; j < n_items; j++) {
+                if (in_h[j]) continue;
+                double sg = sigm(-(s[hist[k]] - s[j])), gw = sg / (double)n_neg, hw = sg * (1 - sg) / (double)n_neg;
+                const float *vj = V + (int64_t)j * d;
+                gh += gw;
+                qh += hw;
+                for (int q = 0; q < d; q++) {
+                    g[q] += gw * vj[q];
+                    a[q] += hw * vj[q]; /* a = sum_j hw v_j, for the cross terms */
+                }
+                r[j] += hw;
+            }
+            for (int q = 0; q < d; q++) {
+                g[q] -= gh * vh[q];
+                for (int p2 = 0; p2 < d; p2++)
+                    H[q * d + p2] += qh * vh[q] * vh[p2] - vh[q] * a[p2] - a[q] * vh[p2];
+            }
+        }
+        for (int32_t j = 0; j < n_items; j++) { /* + sum_j r_j v_j v_j^T (lower triangle, mirrored below) */
+            if (r[j] == 0) continue;
+            const float *vj = V + (int64_t)j * d;
+            for (int q = 0; q < d; q++)
+                for (int p2 = 0; p2 <= q; p2++) H[q * d + p2] += r[j] * vj[q] * vj[p2];
+        }
+        for (int q = 0; q < d; q++) H[q * d + q] += lam;
+        /* the lower triangle is complete (dposv 'L' reads nothing else): Newton step H^-1 grad */
+        if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'L', d, 1, H, d, g, 1) != 0) {
+            rc = pr_err(err, PR_E_NUMERIC, "fold-in: BPR Newton system is singular (lambda %g too small?)", o->lambda);
+            goto done;
+        }
+        double step = 0, nu = 0;
+        for (int q = 0; q < d; q++) {
+            u[q] -= g[q];
+            step += g[q] * g[q];
+            nu += u[q] * u[q];
+        }
+        if (!isfinite(step)) { rc = pr_err(err, PR_E_NUMERIC, "fold-in: BPR Newton diverged"); goto done; }
+        if (step <= 1e-12 * (1 + nu)) break;
+    }
+    for (int q = 0; q < d; q++) out[q] = (float)u[q];
+done:
+    free(buf);
+    free(in_h);
+    return rc;
+}
+
 int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
               const pr_foldin_opts *o, float *u, pr_error *err) {
+    if (o->bpr) {
+        if (n < 1) return pr_err(err, PR_E_ARG, "fold-in: empty history");
+        if (!(o->lambda > 0)) return pr_err(err, PR_E_ARG, "fold-in: BPR needs lambda > 0");
+        for (int k = 0; k < n; k++)
+            if (hist[k] < 0 || hist[k] >= n_items)
+                return pr_err(err, PR_E_ARG, "fold-in: item index %d outside [0, %d)", hist[k], n_items);
+        return foldin_bpr(V, n_items, d, hist, n, o, u, err);
+    }
     double *A = pr_malloc((size_t)d * d, sizeof *A), *rhs = pr_malloc((size_t)d, sizeof *rhs);
     int rc = !A || !rhs ? pr_err(err, PR_E_NOMEM, "fold-in: d=%d", d) : 0;
     if (rc == 0 && (rc = build_system(V, n_items, d, hist, n, o, A, rhs, NULL, err)) == 0 &&

@@ -21,9 +21,19 @@
  * shares (popularity). Biases are not part of the fit: scores stay
  * u . v_i + b_i, as for known users.
  *
- * Cost: O(n d^2 + d^3) per user (one Cholesky solve in double, LAPACK), plus
- * O(n_items d^2) once for G when alpha > 0. Items repeated in the history
- * count once per occurrence (a session may revisit an item). */
+ * BPR fold-in (bpr = 1), consistent with how BPR-trained vectors score:
+ *
+ *   u = argmin_u  sum_{h in H} mean_{j not in H} softplus(-u . (v_h - v_j)) + lambda'/2 |u - p|^2
+ *
+ * with lambda' = lambda times the mean |v_j|^2 over the catalogue, solved by
+ * Newton's method from u = p (convex; at most 20 steps, exact gradient and
+ * Hessian over every item: O(n_items d (n + d)) per step). The ridge form is
+ * the closed-form special case of a squared loss without negatives.
+ *
+ * Cost: ridge O(n d^2 + d^3) per user (one Cholesky solve in double,
+ * LAPACK), plus O(n_items d^2) once for G when alpha > 0; BPR a few
+ * Newton steps as above. Items repeated in the history count once per
+ * occurrence (a session may revisit an item). */
 #ifndef PR_MODELS_FOLDIN_H
 #define PR_MODELS_FOLDIN_H
 
@@ -39,6 +49,7 @@ typedef struct pr_foldin_opts {
     const float *gram;  /* G = V^T V (d, d), needed when alpha > 0; borrowed */
     double target;      /* t, the score of a history item (default 1) */
     const float *prior; /* p (d), the prior user; NULL = 0; borrowed */
+    int bpr;            /* 1: the BPR objective by Newton's method (target, alpha unused) */
 } pr_foldin_opts;
 
 void pr_foldin_opts_default(pr_foldin_opts *o);
@@ -52,9 +63,12 @@ int pr_foldin(const float *V, int32_t n_items, int d, const int32_t *hist, int n
 
 /* Why the folded-in user likes item: contrib[k] (n) = the part of
  * u . v_item due to history item hist[k], and *prior_part (may be NULL) the
- * part due to the prior, exactly: the solution is linear in its right-hand
- * side, u = A^-1 (t sum_k v_{h_k} + lambda' p), so with w = A^-1 v_item,
- * u . v_item = sum_k t v_{h_k} . w + lambda' p . w. Same errors as pr_foldin. */
+ * part due to the prior, exactly: the ridge solution is linear in its
+ * right-hand side, u = A^-1 (t sum_k v_{h_k} + lambda' p), so with
+ * w = A^-1 v_item, u . v_item = sum_k t v_{h_k} . w + lambda' p . w. For the
+ * BPR fold-in (not linear) the parts are those of the ridge fit with the
+ * same lambda, prior and target: an account, not an identity. Same errors
+ * as pr_foldin. */
 int pr_foldin_explain(const float *V, int32_t n_items, int d, const int32_t *hist, int n,
                       const pr_foldin_opts *o, int32_t item, float *contrib, float *prior_part,
                       pr_error *err);

@@ -299,6 +299,7 @@ void pr_recsys_foldin_opts(const pr_recsys *r, pr_foldin_opts *o, float *prior) 
     pr_foldin_opts_default(o);
     if (*pr_recsys_meta(r, "foldin_reg", buf, sizeof buf)) o->lambda = atof(buf);
     if (*pr_recsys_meta(r, "foldin_target", buf, sizeof buf)) o->target = atof(buf);
+    o->bpr = !strcmp(pr_recsys_meta(r, "foldin", buf, sizeof buf), "bpr");
     if (!(o->lambda > 0 && o->lambda < 1e9)) o->lambda = 0.1;
     if (!(o->target > 0 && o->target < 1e9)) o->target = 1.0;
     if (r->U && strcmp(pr_recsys_meta(r, "foldin_prior", buf, sizeof buf), "0") != 0) {

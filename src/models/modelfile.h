@@ -79,8 +79,8 @@ int pr_recsys_recommend(const pr_recsys *r, int32_t u, int k, int32_t *idx, floa
  * "foldin_reg" or the defaults), ItemKNN sums the history's similarity rows.
  * The history items are excluded. Returns how many, or a negative code. */
 struct pr_foldin_opts;
-/* The fold-in options fit chose for this model (meta keys foldin_reg,
- * foldin_target, foldin_prior; defaults otherwise); prior (d floats, owned
+/* The fold-in options fit chose for this model (meta keys foldin,
+ * foldin_reg, foldin_target, foldin_prior; defaults otherwise); prior (d floats, owned
  * by the caller) receives the mean user vector that o->prior then borrows. */
 void pr_recsys_foldin_opts(const pr_recsys *r, struct pr_foldin_opts *o, float *prior);
 int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, int k,

@@ -136,6 +136,71 @@ TEST(test_foldin_matches_reference_solve) {
     CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 2, &o, u, &err), PR_E_ARG);
 }
 
+/* The BPR objective of foldin.h, in double. */
+static double bpr_objective(const float *V, int ni, int d, const int32_t *h, int n, double lambda,
+                            const float *p, const double *u) {
+    double sq = 0, L = 0;
+    int in_h[64] = {0}, n_neg = 0;
+    for (int k = 0; k < n; k++) in_h[h[k]] = 1;
+    for (int j = 0; j < ni; j++) {
+        n_neg += !in_h[j];
+        for (int a = 0; a < d; a++) sq += (double)V[j * d + a] * V[j * d + a];
+    }
+    for (int k = 0; k < n; k++)
+        for (int j = 0; j < ni; j++) {
+            if (in_h[j]) continue;
+            double x = 0;
+            for (int a = 0; a < d; a++) x += u[a] * (V[h[k] * d + a] - V[j * d + a]);
+            L += log1p(exp(-x)) / n_neg;
+        }
+    for (int a = 0; a < d; a++) L += 0.5 * lambda * sq / ni * (u[a] - p[a]) * (u[a] - p[a]);
+    return L;
+}
+
+/* BPR fold-in: the Newton solution is a stationary point of the objective
+ * (central differences), and a minimum along random directions. */
+TEST(test_foldin_bpr_is_the_minimum) {
+    pr_rng r;
+    pr_rng_init(&r, 17, 1);
+    enum { NI = 40, D = 6 };
+    float V[NI * D], u[D], prior[D];
+    fill_normal(V, NI * D, 1.0f, &r);
+    fill_normal(prior, D, 0.5f, &r);
+    int32_t hist[4] = {5, 11, 12, 30};
+    pr_foldin_opts o;
+    pr_foldin_opts_default(&o);
+    o.bpr = 1;
+    o.prior = prior;
+    pr_error err;
+    for (int l = 0; l < 2; l++) {
+        o.lambda = l ? 1.0 : 0.01;
+        CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 4, &o, u, &err), 0);
+        double ud[D], worst = 0, h = 1e-4;
+        for (int a = 0; a < D; a++) ud[a] = u[a];
+        double L0 = bpr_objective(V, NI, D, hist, 4, o.lambda, prior, ud);
+        for (int a = 0; a < D; a++) {
+            ud[a] += h;
+            double Lp = bpr_objective(V, NI, D, hist, 4, o.lambda, prior, ud);
+            ud[a] -= 2 * h;
+            double Lm = bpr_objective(V, NI, D, hist, 4, o.lambda, prior, ud);
+            ud[a] += h;
+            worst = fmax(worst, fabs((Lp - Lm) / (2 * h)));
+        }
+        CHECK(worst < 1e-4);
+        for (int t = 0; t < 10; t++) {
+            double dir[D];
+            for (int a = 0; a < D; a++) dir[a] = ud[a] + 0.05 * pr_rng_normal(&r);
+            CHECK(bpr_objective(V, NI, D, hist, 4, o.lambda, prior, dir) >= L0 - 1e-12);
+        }
+    }
+    /* a strong prior keeps u at the prior */
+    o.lambda = 1e6;
+    CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 4, &o, u, &err), 0);
+    for (int a = 0; a < D; a++) CHECK_NEAR(u[a], prior[a], 1e-4);
+    o.lambda = 0;
+    CHECK_EQ_INT(pr_foldin(V, NI, D, hist, 4, &o, u, &err), PR_E_ARG);
+}
+
 /* Rows fold in independently, on the pool, equal to one-by-one calls. */
 TEST(test_foldin_rows) {
     pr_rng r;
@@ -617,6 +682,7 @@ TEST(test_bprmf_mapper_places_held_out_items) {
 int main(void) {
     pr_log_set_level(0);
     RUN(test_foldin_matches_reference_solve);
+    RUN(test_foldin_bpr_is_the_minimum);
     RUN(test_foldin_rows);
     RUN(test_ridge_closed_form);
     RUN(test_mapper_ridge_linear_and_roundtrip);

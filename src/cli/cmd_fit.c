@@ -226,7 +226,7 @@ static int cold_place(cold_state *c, const pr_model *m, pr_snapshot *snap, const
     if (!rows) return pr_err(err, PR_E_NOMEM, "fit");
     double score, best = -INFINITY;
     if (c->reg_auto) { /* relative ridge weight on validation */
-        static const double grid[] = {0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1};
+        static const double grid[] = {0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30};
         int kind = c->mo.kind;
         double pick = c->mo.reg;
         c->mo.kind = PR_MAPPER_RIDGE;

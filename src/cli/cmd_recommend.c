@@ -1,15 +1,20 @@
 /* cli/cmd_recommend.c: `polyrec recommend` and `polyrec similar` — top items
- * for a known user, or the items most similar to an item. */
+ * for a known user, for a history of items (a new user or an anonymous
+ * session: the user vector is folded in, models/foldin.h), or the items most
+ * similar to an item. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "models/foldin.h"
 #include "models/modelfile.h"
 
 static const pr_flag rec_flags[] = {
     {"model", "MODEL", "model file written by fit", 0},
     {"user", "ID", "user id as in the training data", 0},
+    {"history", "ID,ID,...", "instead of --user: items a new user (or a session) interacted with", 0},
+    {"foldin-reg", "R", "fold-in ridge weight for --history (default: the model's, else 0.1)", 0},
     {"k", "N", "how many items (default 10)", 0},
     {"json", NULL, "print JSON", 0},
     {NULL, NULL, NULL, 0},
@@ -50,19 +55,60 @@ static void print_list(const pr_recsys *r, const char *key, const char *id, cons
     for (int j = 0; j < n; j++) printf("%-5d %-24s %.5g\n", j + 1, pr_idmap_name(r->items, idx[j]), val[j]);
 }
 
+/* "ID,ID,..." -> item indices (*hist owned by the caller). Unknown ids are errors. */
+static int parse_history(const pr_recsys *r, const char *s, const char *path, int32_t **hist, int *n,
+                         pr_error *err) {
+    int cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    int32_t *h = pr_malloc((size_t)cap, sizeof *h);
+    if (!h) return pr_err(err, PR_E_NOMEM, "recommend");
+    *n = 0;
+    for (const char *p = s; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > 0) {
+            int32_t i = pr_idmap_find(r->items, p, len);
+            if (i < 0) {
+                free(h);
+                return pr_err(err, PR_E_NOTFOUND, "--history: '%.*s' is not an item of %s", (int)PR_MIN(len, 200), p, path);
+            }
+            h[(*n)++] = i;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    if (*n == 0) {
+        free(h);
+        return pr_err(err, PR_E_ARG, "--history: no item ids given");
+    }
+    *hist = h;
+    return 0;
+}
+
 static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, const char *key,
                pr_error *err) {
     pr_args a;
     int rc = pr_args_parse(&a, flags, argc, argv, err), k = 10;
     if (rc) return rc;
     if (a.help) {
-        pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL --user ID [--k N] [--json]"
+        pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL (--user ID | --history ID,ID,...) [--k N] [--json]"
                                                 : "--model MODEL --item ID [--k N] [--json]", flags);
         return 0;
     }
     const char *path = pr_args_get(&a, "model", NULL), *id = pr_args_get(&a, key, NULL);
+    const char *history = !strcmp(key, "user") ? pr_args_get(&a, "history", NULL) : NULL;
     if (!path) return pr_err(err, PR_E_ARG, "--model MODEL is required");
-    if (!id) return pr_err(err, PR_E_ARG, "--%s ID is required", key);
+    if (history && id) return pr_err(err, PR_E_ARG, "give --user or --history, not both");
+    if (history) key = "history", id = history;
+    if (!id) return pr_err(err, PR_E_ARG, !strcmp(key, "user") ? "--user ID or --history ID,ID,... is required" : "--%s ID is required", key);
+    pr_foldin_opts fo, *fop = NULL;
+    const char *fr = pr_args_get(&a, "foldin-reg", NULL);
+    if (fr) {
+        char *end;
+        pr_foldin_opts_default(&fo);
+        fo.lambda = strtod(fr, &end);
+        if (end == fr || *end || !(fo.lambda > 0 && fo.lambda < 1e9)) return pr_err(err, PR_E_ARG, "--foldin-reg: '%s' is not a positive number", fr);
+        fop = &fo;
+    }
     if ((rc = parse_k(&a, &k, err))) return rc;
     pr_recsys r;
     if ((rc = pr_recsys_open(&r, path, err))) return rc;
@@ -70,7 +116,14 @@ static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, con
     float *val = pr_malloc((size_t)k, sizeof *val);
     if (!idx || !val) { rc = pr_err(err, PR_E_NOMEM, "%s", cmd); goto done; }
     int n;
-    if (!strcmp(key, "user")) {
+    int32_t *hist = NULL;
+    int n_hist = 0;
+    if (!strcmp(key, "history")) {
+        if ((rc = parse_history(&r, id, path, &hist, &n_hist, err))) goto done;
+        n = pr_recsys_recommend_history(&r, hist, n_hist, k, fop, idx, val, err);
+        free(hist);
+        if (n < 0) { rc = n; goto done; }
+    } else if (!strcmp(key, "user")) {
         int32_t u = pr_idmap_get(r.users, id);
         if (u < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--user: '%s' is not a user of %s", id, path); goto done; }
         n = pr_recsys_recommend(&r, u, k, idx, val);

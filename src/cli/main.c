@@ -14,8 +14,10 @@ static const struct {
 } commands[] = {
     {"fit", cmd_fit, "train a model, report validation and test metrics, save it"},
     {"eval", cmd_eval, "full-ranking evaluation of a saved model on a dataset"},
-    {"recommend", cmd_recommend, "top items for a user"},
+    {"recommend", cmd_recommend, "top items for a user, or for a history of items (new user, session)"},
     {"similar", cmd_similar, "items most similar to an item"},
+    {"add-item", cmd_add_item, "add a new item to a model from its content (image, text, audio, vectors)"},
+    {"explain", cmd_explain, "why an item is recommended to a user or a history"},
     {"encode", cmd_encode, "turn item images, texts or audio into feature vectors"},
     {"info", cmd_info, "what a model file holds"},
     {"models", cmd_models, "list the models that can be trained"},

@@ -11,8 +11,17 @@
  *   snap   {n_users, n_items, d, has_bias} then U, V, b as raw float32
  *   knn    CSR with values: item-item similarities (ItemKNN)
  *   pipe   content pipeline state: per modality its encoder and preprocessing
- *   tower  the model's item tower (content -> V row), for new items
- * The runtime maps the file read-only; U, V and b are used in place. */
+ *   tower  the item tower (content -> V row) for new items: the model's own,
+ *          or the content mapper (models/mapper.h) fitted after training
+ *   added  items appended after training (add-item): id and unix time each
+ * The runtime maps the file read-only; U, V and b are used in place.
+ *
+ * Adding items (pr_modelfile_add_items) writes a whole new file beside the
+ * old one and renames it over (core/secfile.h), so a reader or a crash sees
+ * the old model or the new one, never a mix; unchanged sections are copied
+ * from the mapping as they are. Cost: O(file size) per call, dominated by
+ * checksums, the write and fsync: add many items in one call when you can.
+ * Writers are serialised by an exclusive flock on the model file. */
 #ifndef PR_MODELS_MODELFILE_H
 #define PR_MODELS_MODELFILE_H
 
@@ -27,6 +36,23 @@
  * "key=value\n" text appended after the standard keys. */
 int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *snap,
                       const pr_pipeline *pipe, const char *meta, pr_error *err);
+
+/* The same, with the "tower" section given: tower holds the whole section
+ * (tower name string, then its state; e.g. pr_mapper_save). NULL: the
+ * model's own tower, if it has one. */
+int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapshot *snap,
+                            const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
+                            pr_error *err);
+
+/* Append n new items to the model file at path: ids[n] (new, distinct),
+ * V rows (n, d) and biases b (n; NULL = 0) as an item tower computed them.
+ * Atomic (new file + rename): on any error the file is unchanged. Errors:
+ * PR_E_ARG (id already an item, repeated, empty or too long; a non-finite
+ * value), PR_E_STATE (the model has no item vectors, e.g. ItemKNN), the
+ * format and I/O errors of opening and writing. An open pr_recsys keeps
+ * serving the old contents: reopen to see the new items. */
+int pr_modelfile_add_items(const char *path, int n, const char *const *ids, const float *V,
+                           const float *b, pr_error *err);
 
 typedef struct pr_recsys {
     pr_secfile file;
@@ -47,6 +73,19 @@ int pr_recsys_open(pr_recsys *r, const char *path, pr_error *err);
 void pr_recsys_close(pr_recsys *r);
 /* Top-k items for user u, training items excluded; returns how many. */
 int pr_recsys_recommend(const pr_recsys *r, int32_t u, int k, int32_t *idx, float *val);
+/* Top-k items for a user the model has never seen, from the items hist[0..n)
+ * (indices; an anonymous session or a new user's first interactions): the
+ * user vector is folded in with V fixed (models/foldin.h; o NULL = the file's
+ * "foldin_reg" or the defaults), ItemKNN sums the history's similarity rows.
+ * The history items are excluded. Returns how many, or a negative code. */
+struct pr_foldin_opts;
+/* The fold-in options fit chose for this model (meta keys foldin,
+ * foldin_reg, foldin_target, foldin_prior; defaults otherwise); prior (d floats, owned
+ * by the caller) receives the mean user vector that o->prior then borrows. */
+void pr_recsys_foldin_opts(const pr_recsys *r, struct pr_foldin_opts *o, float *prior);
+int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, int k,
+                                const struct pr_foldin_opts *o, int32_t *idx, float *val,
+                                pr_error *err);
 /* Top-k items most similar to item i (cosine of V rows, or ItemKNN similarity). */
 int pr_recsys_similar(const pr_recsys *r, int32_t i, int k, int32_t *idx, float *val);
 /* Value of a meta key into buf (empty when absent). */

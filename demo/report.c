@@ -58,6 +58,7 @@ typedef struct report {
     char shopper[64], dress[64];
     char history[MAX_HISTORY][32];
     int n_history;
+    char *train_list;           /* ",id,id,...," the shopper's training items, or NULL */
     model_res m[MAX_MODELS];
     int n_models;
 } report;
@@ -136,6 +137,16 @@ static int load_model(report *r, model_res *m, pr_error *err) {
         m->cold_all_n20 = dm_kv(t, "cold.all.ndcg@20", buf, sizeof buf) ? atof(buf) : NAN;
         m->tower = dm_kv(t, "tower", buf, sizeof buf) ? atoi(buf) : 0;
         m->dress_rank = dm_kv(t, "story.dress_rank", buf, sizeof buf) ? atoi(buf) : 0;
+        const char *tl = strstr(t, "\nstory.train=");
+        if (tl && !r->train_list) { /* the same split for every model: keep the first */
+            tl += 13;
+            size_t len = strcspn(tl, "\n");
+            if ((r->train_list = pr_malloc(len + 3, 1))) {
+                r->train_list[0] = ',';
+                memcpy(r->train_list + 1, tl, len);
+                memcpy(r->train_list + 1 + len, ",", 2);
+            }
+        }
         free(t);
     }
     if ((rc = read_optional(RES("before.json"), &t))) return pr_err(err, rc, "%s: unreadable", path);
@@ -207,6 +218,7 @@ static void report_free(report *r) {
     pr_idmap_free(r->item_idx);
     free(r->shop_txt);
     free(r->run_txt);
+    free(r->train_list);
     for (int k = 0; k < r->n_models; k++) {
         free(r->m[k].ep_loss);
         free(r->m[k].ep_valid);
@@ -221,6 +233,13 @@ static const char *item_field(const report *r, const char *id, int col) {
 }
 
 static int item_is_new(const report *r, const char *id) { return !strcmp(item_field(r, id, r->c_new), "1"); }
+
+/* A history item the models did not train on (held out for validation or test). */
+static int held_out(const report *r, const char *id) {
+    char pat[40];
+    snprintf(pat, sizeof pat, ",%s,", id);
+    return r->train_list && !strstr(r->train_list, pat);
+}
 
 /* The multimodal model the story is told with: attention, concat, vbpr, then any with a tower. */
 static const model_res *story_model(const report *r) {
@@ -279,7 +298,9 @@ static void print_text(const report *r) {
     }
     printf("\n== the story: %s likes red floral dresses\n", r->shopper);
     printf("her history (%d purchases):\n", r->n_history);
-    for (int k = 0; k < r->n_history; k++) printf("   %s  %s\n", r->history[k], item_field(r, r->history[k], r->c_text));
+    for (int k = 0; k < r->n_history; k++)
+        printf("   %s  %s%s\n", r->history[k], item_field(r, r->history[k], r->c_text),
+               held_out(r, r->history[k]) ? "   (held out to test the models)" : "");
     const model_res *sm = story_model(r);
     if (!sm) {
         printf("(no multimodal model with an item tower was trained: the story needs one)\n");
@@ -341,6 +362,7 @@ static const char css[] =
     ".item.new{border:2px solid #d62839;padding:3px}"
     ".item.sm{width:84px}.item.sm img{width:72px;height:72px}.item.sm figcaption{font-size:10px;height:37px}"
     ".item .badge{position:absolute;top:4px;left:4px;background:#d62839;color:#fff;font-size:10px;font-weight:700;padding:1px 5px;border-radius:3px}"
+    ".item .badge.test{background:#777}.item.held img{opacity:.75}"
     ".model{background:#fff;border:1px solid #e2e0db;border-radius:8px;padding:10px 14px;margin:12px 0}"
     ".model h3{margin:4px 0 8px}.row{display:flex;gap:10px;align-items:center;margin:6px 0}"
     ".row .lab{width:92px;font-size:12px;color:#555;flex:none}"
@@ -363,6 +385,7 @@ static void html_item(FILE *f, const report *r, const char *id, int rank, const 
     esc(f, item_field(r, id, r->c_text));
     fprintf(f, "\" width=\"%d\" height=\"%d\">", px, px);
     if (is_new) fprintf(f, "<span class=\"badge\">NEW</span>");
+    else if (extra_class && !strcmp(extra_class, "held")) fprintf(f, "<span class=\"badge test\">HELD OUT</span>");
     if (rank) fprintf(f, "<span class=\"rank\">#%d</span>", rank);
     fprintf(f, "<figcaption>");
     esc(f, item_field(r, id, r->c_text));
@@ -535,8 +558,9 @@ static void html_model_lists(FILE *f, const report *r, const model_res *m) {
 static void html_story(FILE *f, const report *r) {
     const model_res *sm = story_model(r);
     fprintf(f, "<h2 id=\"story\">The story: %s likes red floral dresses</h2>\n", r->shopper);
-    fprintf(f, "<h3>Her history (%d purchases, all before the new items arrived)</h3>\n<div class=\"strip\">\n", r->n_history);
-    for (int k = 0; k < r->n_history; k++) html_item(f, r, r->history[k], 0, NULL);
+    fprintf(f, "<h3>Her history (%d purchases, all before the new items arrived; the models trained on those "
+               "not marked <i>held out</i>)</h3>\n<div class=\"strip\">\n", r->n_history);
+    for (int k = 0; k < r->n_history; k++) html_item(f, r, r->history[k], 0, held_out(r, r->history[k]) ? "held" : NULL);
     fprintf(f, "</div>\n");
     fprintf(f, "<h3>A new dress arrives</h3>\n<div class=\"hero\"><img src=\"shop/");
     esc(f, item_field(r, r->dress, r->c_image));

@@ -17,7 +17,8 @@
  * item: its new items score 0 (no bias), which is reported as such.
  *
  * It also writes, for the story: the shopper's rank of the new dress when only
- * that dress is added (story.dress_rank), and the item tower's per-modality
+ * that dress is added (story.dress_rank), her training items (story.train:
+ * the rest of her history was held out for validation and test), and the item tower's per-modality
  * weights (tower->weights: the ID part, then one per modality) for the
  * shopper's history, her current top 50 and every new item. With
  * --after-json it writes her top 10 after the dress is added, in the format
@@ -231,8 +232,11 @@ static int story(const ctx *c, FILE *f, const char *after_json, uint8_t *want, p
     for (int k = 0; k < c->r.d; k++) ds += uv[k] * dv[k];
     int64_t rank = 1;
     for (int32_t i = 0; i < n; i++) rank += s[i] > ds;
-    fprintf(f, "story.shopper=%s\nstory.dress=%s\nstory.dress_score=%.6g\nstory.dress_rank=%lld\n", c->shopper,
+    fprintf(f, "story.shopper=%s\nstory.dress=%s\nstory.dress_score=%.6g\nstory.dress_rank=%lld\nstory.train=", c->shopper,
             c->dress, ds, (long long)rank);
+    for (int64_t k = c->r.train->indptr[u]; k < c->r.train->indptr[u + 1]; k++)
+        fprintf(f, "%s%s", k > c->r.train->indptr[u] ? "," : "", pr_idmap_name(c->r.items, c->r.train->indices[k]));
+    fprintf(f, "\n");
     int rc = 0;
     if (after_json) {
         pr_atomic a;

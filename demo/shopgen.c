@@ -59,6 +59,7 @@
 #define T_START 1704067200LL /* 2024-01-01 */
 #define T_CUT (T_START + 180 * DAY)
 #define T_END (T_CUT + 30 * DAY)
+#define SHOPGEN_VERSION 2 /* bump when the same seed gives another shop: demo.sh regenerates */
 #define STORY_CAT 3 /* dress */
 #define STORY_COL 0 /* red */
 #define STORY_PAT 4 /* floral */
@@ -519,8 +520,24 @@ static uint16_t pick_set(pr_rng *r, int n, int lo, int hi, const float *share) {
     return set;
 }
 
+/* Tastes come from N_STYLES shared styles (a colour set, a pattern set, a
+ * category set; style 0 is the story's red floral dresses), each shopper
+ * taking one style, with probability STYLE_TWEAK one of its three sets
+ * replaced by her own. Shared styles are what collaborative filtering can
+ * learn from purchases; the attributes are what content models can see. */
+#define N_STYLES 40
+#define STYLE_TWEAK 0.3f
 static void make_users(shop *s) {
     static const float kind_share[4] = {0.30f, 0.30f, 0.15f, 0.25f};
+    uint16_t style[N_STYLES][3];
+    pr_rng sr;
+    pr_rng_init(&sr, s->seed, 2);
+    for (int k = 0; k < N_STYLES; k++) {
+        style[k][0] = pick_set(&sr, N_COL, 1, 2, NULL);
+        style[k][1] = pick_set(&sr, N_PAT, 1, 2, pat_share);
+        style[k][2] = pick_set(&sr, N_CAT, 1, 3, NULL);
+    }
+    style[0][0] = 1u << STORY_COL, style[0][1] = 1u << STORY_PAT, style[0][2] = 1u << STORY_CAT;
     for (int u = 0; u < s->n_users; u++) {
         user *us = &s->users[u];
         pr_rng r;
@@ -529,15 +546,20 @@ static void make_users(shop *s) {
         float tot = 0;
         for (int k = 0; k < 3; k++) tot += us->w[k] = kind_w[us->kind][k] * (0.8f + 0.4f * pr_rng_float(&r));
         for (int k = 0; k < 3; k++) us->w[k] /= tot;
-        us->cols = pick_set(&r, N_COL, 1, 2, NULL);
-        us->pats = pick_set(&r, N_PAT, 1, 2, pat_share);
-        us->cats = pick_set(&r, N_CAT, 1, 3, NULL);
+        int st = u == 0 ? 0 : (int)pr_rng_below(&r, N_STYLES);
+        us->cols = style[st][0], us->pats = style[st][1], us->cats = style[st][2];
+        if (u > 0 && pr_rng_float(&r) < STYLE_TWEAK) {
+            switch (pr_rng_below(&r, 3)) {
+            case 0: us->cols = pick_set(&r, N_COL, 1, 2, NULL); break;
+            case 1: us->pats = pick_set(&r, N_PAT, 1, 2, pat_share); break;
+            default: us->cats = pick_set(&r, N_CAT, 1, 3, NULL); break;
+            }
+        }
         us->n_events = 10 + (int)(18.0f * expf(0.5f * pr_rng_normal(&r)));
         if (us->n_events > 80) us->n_events = 80;
         snprintf(us->id, sizeof us->id, "u%04d", u);
         if (u == 0) {
             snprintf(us->id, sizeof us->id, "maya");
-            us->cols = 1u << STORY_COL, us->pats = 1u << STORY_PAT, us->cats = 1u << STORY_CAT;
             us->n_events = 14;
         }
     }
@@ -698,9 +720,9 @@ static int write_summary(const shop *s, const char *dir, int64_t n_warm, int64_t
     int rc = pr_atomic_open(&a, path, err);
     if (rc) return rc;
     fprintf(a.f,
-            "seed=%llu\nitems=%d\nnew_items=%d\nusers=%d\nsize=%d\nevents=%lld\nwarm_events=%lld\n"
+            "generator=%d\nseed=%llu\nitems=%d\nnew_items=%d\nusers=%d\nsize=%d\nevents=%lld\nwarm_events=%lld\n"
             "cold_events=%lld\ncut=%lld\nshopper=%s\ndress=i%05d\ndress_text=%s\n",
-            (unsigned long long)s->seed, s->n_items, s->n_new, s->n_users, s->size, (long long)s->n_ev,
+            SHOPGEN_VERSION, (unsigned long long)s->seed, s->n_items, s->n_new, s->n_users, s->size, (long long)s->n_ev,
             (long long)n_warm, (long long)n_cold, (long long)T_CUT, s->users[0].id, s->dress + 1,
             s->items[s->dress].text);
     return pr_atomic_commit(&a, err);

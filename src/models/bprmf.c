@@ -68,8 +68,8 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     pr_rng r;
     pr_rng_init(&r, c->seed, 0x6270726dULL);
     float su = sqrtf(2.0f / (float)(nu + m->d)), sv = sqrtf(2.0f / (float)(ni + m->d));
-    for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
-    for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
+    pr_rng_normal_fill(&r, m->U, (int64_t)nu * m->d, su);
+    pr_rng_normal_fill(&r, m->V, (int64_t)ni * m->d, sv);
     if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
     int dense = kind == PR_EMB_ADAM_DENSE;
     if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||

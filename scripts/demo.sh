@@ -142,19 +142,18 @@ done
 
 # ---- 4. the story ------------------------------------------------------------------------------
 say "the story: $SHOPPER, her top 10 before and after the new dress $DRESS (\"$DRESS_TEXT\") arrives"
+[ "$HAS_ADD_ITEM" = 1 ] && echo "         \$ polyrec add-item --model $MOD/MODEL.after.model --id $DRESS --image $SHOP/images/$DRESS.png --text \"$DRESS_TEXT\""
 for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
     "$P" recommend --model "$MOD/$m.model" --user "$SHOPPER" --k 10 --json >"$RES/$m/before.json" 2>/dev/null || continue
     if [ "$HAS_ADD_ITEM" = 1 ]; then
         cp "$MOD/$m.model" "$MOD/$m.after.model"
-        cmd="polyrec add-item --model $MOD/$m.after.model --id $DRESS --image $SHOP/images/$DRESS.png --text \"$DRESS_TEXT\""
         if "$P" add-item --model "$MOD/$m.after.model" --id "$DRESS" --image "$SHOP/images/$DRESS.png" \
             --text "$DRESS_TEXT" >"$RES/$m/add-item.txt" 2>&1; then
             "$P" recommend --model "$MOD/$m.after.model" --user "$SHOPPER" --k 10 --json >"$RES/$m/after.json"
         else
             cp "$RES/$m/before.json" "$RES/$m/after.json" # the model could not take the new item
         fi
-        echo "         \$ $cmd"
-        sed 's/^/           /' "$RES/$m/add-item.txt"
+        printf '         %-10s %s\n' "$m" "$(sed -e 's/^polyrec add-item: //' -e "s|^$MOD/$m.after.model: ||" "$RES/$m/add-item.txt" | head -n 1)"
     elif [ -f "$RES/$m/after.json" ]; then
         echo "this polyrec has no add-item command yet: build/demo/shopeval placed the dress in-process through the same pipeline and item tower" >"$RES/$m/add-item.txt"
     fi

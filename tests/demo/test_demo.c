@@ -15,8 +15,10 @@
  *     checked on broken pages), no script, every image it shows exists;
  *   - where chromium is installed, the report renders headless to a PNG of the
  *     requested size that is not blank (skipped otherwise).
- * Skips the claims about multimodal models when the build has none. Under
- * sanitizers the run is smaller and trains BPR-MF and attention only. */
+ * It trains BPR-MF, VBPR, concatenation and attention fusion (the graph
+ * models are left to their own tests, to keep this one short); under
+ * sanitizers a smaller shop with BPR-MF and attention only. The claims about
+ * multimodal models are skipped when the build has none. */
 #include <dirent.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -226,9 +228,9 @@ TEST(test_small_demo_claims) {
     if (access(cli(), X_OK) != 0) T_SKIP("polyrec CLI not built");
     int san = t_sanitized();
     int rc = sh("rm -rf " TD "/out && POLYREC=%s DEMO_OUT=" TD "/out DEMO_ITEMS=%d DEMO_USERS=%d DEMO_EPOCHS=%d "
-                "DEMO_PATIENCE=6 DEMO_THREADS=2 %s scripts/demo.sh > " TD "/demo.log",
+                "DEMO_PATIENCE=6 DEMO_THREADS=2 DEMO_MODELS='%s' scripts/demo.sh > " TD "/demo.log",
                 cli(), san ? 400 : 600, san ? 150 : 200, san ? 25 : 40,
-                san ? "DEMO_MODELS='bprmf attention'" : "");
+                san ? "bprmf attention" : "bprmf vbpr concat attention");
     CHECK_EQ_INT(rc, 0);
     if (rc) {
         fprintf(stderr, "%s\n", out);
@@ -255,9 +257,10 @@ TEST(test_small_demo_claims) {
         double all = kv_num(path, "cold.all.recall@20"), nw = kv_num(path, "cold.new.recall@20");
         fprintf(stderr, "  %s: cold recall@20 %.4f among all items, %.4f among new (bprmf %.4f, %.4f)\n", mm[k], all,
                 nw, bpr_all, bpr_new);
-        /* "far above": among the new items, twice BPR-MF's (which ranks them at random) and 0.1
-         * more; among all items every one above BPR-MF's ~0, the story's model by 0.05 */
-        CHECK(nw > 2 * bpr_new && nw > bpr_new + 0.1);
+        /* "far above": among the new items, 1.5x BPR-MF's (which ranks them at random: 20 of
+         * the 60 new items, about 0.33, at this size) and 0.15 more; among all items every one
+         * above BPR-MF's ~0, the story's model by 0.05 */
+        CHECK(nw > 1.5 * bpr_new && nw > bpr_new + 0.15);
         CHECK(all > bpr_all);
         if (!story_checked) { /* the story is told with the first of attention, concat, vbpr */
             story_checked = 1;

@@ -97,8 +97,8 @@ static int load(ctx *c, const char *model, const char *shop, pr_error *err) {
         if (pr_idmap_add(c->item_rows, c->items->id[i], strlen(c->items->id[i])) < 0) return pr_err(err, PR_E_NOMEM, "ids");
         if (strcmp(dm_cell(&c->shop, i, col_new), "1") != 0) continue;
         if (pr_idmap_get(c->r.items, c->items->id[i]) >= 0)
-            return pr_err(err, PR_E_STATE, "%s: new item %s is already in %s: train on warm.tsv only", path,
-                          c->items->id[i], model);
+            return pr_err(err, PR_E_STATE, "%s/items.tsv: new item %s is already in %s: train on warm.tsv only",
+                          shop, c->items->id[i], model);
         c->new_row[c->n_new++] = (int32_t)i;
     }
     c->has_tower = c->r.tower != NULL;

@@ -132,6 +132,7 @@ static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, 
 }
 
 int main(int argc, char **argv) {
+    pr_blas_select_kernels(argv);
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     pr_log_set_level(PR_LOG_QUIET);
     pr_dataset *d = baby_shaped(1);
@@ -139,6 +140,7 @@ int main(int argc, char **argv) {
     printf("## bench_core: Baby-shaped synthetic set (%d users, %d items, %lld train, %lld test), d = 64, %d threads\n\n",
            NU, NI, (long long)d->train->nnz, (long long)d->test->nnz, threads);
     double peak = gemm_peak(threads), peak1 = gemm_peak(1);
+    printf("BLAS kernels: OpenBLAS %s\n\n", pr_blas_corename());
     printf("| measure | value | reference (same run) | ratio |\n|---|---|---|---|\n");
     printf("| sgemm 1024^3 | %.1f GFLOP/s (%d threads) | %.1f GFLOP/s (1 thread) | |\n", peak, threads, peak1);
     double plain = plain_loop(d, 64);

@@ -24,6 +24,18 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
 
 void pr_blas_threads(int n);
 
+/* OpenBLAS picks its kernels from the CPU model at load time; a release older
+ * than the CPU (Debian 12's 0.3.21 on recent Xeons) falls back to its generic
+ * SSE3 "Prescott" kernels, 3-4x slower than the AVX2 ones the CPU can run.
+ * When OPENBLAS_CORETYPE is unset, OpenBLAS reports that fallback and the CPU
+ * has AVX2 and FMA, this sets OPENBLAS_CORETYPE=Haswell and re-executes the
+ * program (argv as given) so the library loads with the right kernels; it
+ * returns only when nothing needs doing (or the re-exec failed). An explicit
+ * OPENBLAS_CORETYPE, or POLYREC_BLAS_AUTO=0, is always respected. Programs
+ * (the CLI, benchmarks) call it first thing in main; the library never does. */
+void pr_blas_select_kernels(char **argv);
+const char *pr_blas_corename(void);
+
 /* Dot product with 16 independent partial sums: strict IEEE arithmetic forbids
  * the compiler from reordering one running sum, so a single accumulator would
  * stay scalar; 16 lanes vectorise, and the fixed order keeps results

@@ -111,7 +111,25 @@ static void forward_slice(void *ctx, int ith, int nth) {
     float r2 = 2.0f * reg * (m->hogwild ? 1.0f : invB), lr = m->opt.lr;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
-        float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
+        /* three distinct rows (the sampler never draws a positive as the negative,
+         * but a user with every item leaves it no choice: such a sample is a no-op) */
+        if (i == j) {
+            if (!m->hogwild) {
+                memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
+                memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
+                m->gU.row[s] = u;
+                m->gV.row[2 * s] = i;
+                m->gV.row[2 * s + 1] = j;
+                if (m->b) {
+                    m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
+                    m->gb.row[2 * s] = i;
+                    m->gb.row[2 * s + 1] = j;
+                }
+            }
+            continue;
+        }
+        float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
+              *restrict qj = m->V + (int64_t)j * d;
         float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
         int k0 = 0;
         for (; k0 + PR_LANES <= d; k0 += PR_LANES) /* lanes: see pr_dot */

@@ -109,6 +109,9 @@ for m in $MODELS; do
     flags="$COMMON --lr 0.01 --batch 1024"
     [ "$m" = bprmf ] && flags="$COMMON --lr 0.002 --batch 512"
     case $kind in content | graph+mm) flags="$flags $CONTENT" ;; esac
+    # the fusion models drop the ID embedding of half the items in each batch (DropoutNet's
+    # idea, the models' drop_id key), so that their item towers learn to stand on content alone
+    case $m in vbpr | concat | attention) flags="$flags --param drop_id=0.5" ;; esac
     say "training $m ($kind)"
     # fit's stdout (JSON) to fit.json, its progress through the filter; status kept in rc
     { "$P" fit $flags --model "$m" --out "$MOD/$m.model" --json --log-json "$RES/$m/epochs.jsonl" \

@@ -7,7 +7,7 @@ CC      ?= cc
 PKGS    := openblas lapacke libpng libjpeg libwebp zlib
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-OPT     ?= -O2 -g -fno-math-errno
+OPT     ?= -O3 -g -fno-math-errno
 # Built where it runs (make demo / make test), so the host's vector units are fair game.
 ARCH    ?= -march=native
 # pkg-config is evaluated lazily (=), after the bootstrap stamp exists

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "eval/cold.h"
@@ -39,6 +40,7 @@ static const pr_flag flags[] = {
     {"k", "LIST", "cut-offs to report (default 10,20)", 0},
     {"mask-valid", NULL, "also mask validation items when testing", 0},
     {"json", NULL, "print one JSON object instead of tables", 0},
+    {"log-json", "PATH", "write the per-epoch log (loss, validation metric, seconds) as JSON Lines", 0},
     {"quiet", NULL, "no progress output", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -425,6 +427,35 @@ static void print_json(const pr_model *m, const pr_train_result *res, const pr_m
     printf("}\n");
 }
 
+static void json_num(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, "%.6g", v);
+    else fputs("null", f);
+}
+
+/* --log-json PATH: one object per epoch, e.g. {"epoch": 3, "loss": 0.41,
+ * "valid_metric": "recall@20", "valid": 0.083, "seconds": 0.12,
+ * "samples_per_s": 1.9e+06}; null where not measured. Written atomically. */
+static int write_epoch_log(const char *path, const pr_train_result *res, const char *metric,
+                           pr_error *err) {
+    pr_atomic at;
+    int rc = pr_atomic_open(&at, path, err);
+    if (rc) return rc;
+    for (int k = 0; k < res->n_log; k++) {
+        const pr_epoch_log *e = &res->log[k];
+        fprintf(at.f, "{\"epoch\": %d, \"loss\": ", e->epoch);
+        json_num(at.f, e->loss);
+        fprintf(at.f, ", \"valid_metric\": ");
+        cli_json_str(at.f, metric);
+        fprintf(at.f, ", \"valid\": ");
+        json_num(at.f, e->valid);
+        fprintf(at.f, ", \"seconds\": ");
+        json_num(at.f, e->seconds);
+        fprintf(at.f, ", \"samples_per_s\": ");
+        json_num(at.f, e->samples_per_s);
+        fprintf(at.f, "}\n");
+    }
+    return pr_atomic_commit(&at, err);
+}
 
 int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_args a;
@@ -511,6 +542,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &cold.section))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
     if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL, err)))
         goto done;
+    const char *log_path = pr_args_get(&a, "log-json", NULL);
+    if (log_path && (rc = write_epoch_log(log_path, &res, cfg.stop_metric, err))) goto done;
 
     if (pr_args_has(&a, "json")) {
         print_json(m, &res, &valid, &test, test_secs, out, &cold);

@@ -4,8 +4,30 @@
 #include <cblas.h>
 #include <math.h>
 
-/* OpenBLAS exports this; other BLAS libraries do not, hence the weak symbol. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* OpenBLAS exports these; other BLAS libraries do not, hence the weak symbols. */
 extern void openblas_set_num_threads(int) __attribute__((weak));
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+const char *pr_blas_corename(void) {
+    return openblas_get_corename ? openblas_get_corename() : "unknown";
+}
+
+void pr_blas_select_kernels(char **argv) {
+    const char *opt = getenv("POLYREC_BLAS_AUTO");
+    if (getenv("OPENBLAS_CORETYPE") || (opt && !strcmp(opt, "0")) || !openblas_get_corename) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott") != 0) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+    /* POLYREC_BLAS_AUTO=0 in the child stops any chance of a loop */
+    if (setenv("OPENBLAS_CORETYPE", "Haswell", 1) != 0 || setenv("POLYREC_BLAS_AUTO", "0", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the generic kernels */
+}
 
 void pr_blas_threads(int n) {
     if (openblas_set_num_threads) openblas_set_num_threads(n > 0 ? n : 1);

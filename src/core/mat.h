@@ -24,9 +24,31 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
 
 void pr_blas_threads(int n);
 
+/* OpenBLAS picks its kernels from the CPU model at load time; a release older
+ * than the CPU (Debian 12's 0.3.21 on recent Xeons) falls back to its generic
+ * SSE3 "Prescott" kernels, 3-4x slower than the AVX2 ones the CPU can run.
+ * When OPENBLAS_CORETYPE is unset, OpenBLAS reports that fallback and the CPU
+ * has AVX2 and FMA, this sets OPENBLAS_CORETYPE=Haswell and re-executes the
+ * program (argv as given) so the library loads with the right kernels; it
+ * returns only when nothing needs doing (or the re-exec failed). An explicit
+ * OPENBLAS_CORETYPE, or POLYREC_BLAS_AUTO=0, is always respected. Programs
+ * (the CLI, benchmarks) call it first thing in main; the library never does. */
+void pr_blas_select_kernels(char **argv);
+const char *pr_blas_corename(void);
+
+/* Dot product with 16 independent partial sums: strict IEEE arithmetic forbids
+ * the compiler from reordering one running sum, so a single accumulator would
+ * stay scalar; 16 lanes vectorise, and the fixed order keeps results
+ * identical run to run. */
+#define PR_LANES 16
 static inline float pr_dot(const float *a, const float *b, int d) {
+    float acc[PR_LANES] = {0};
+    int k = 0;
+    for (; k + PR_LANES <= d; k += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) acc[l] += a[k + l] * b[k + l];
     float s = 0.0f;
-    for (int k = 0; k < d; k++) s += a[k] * b[k];
+    for (int l = 0; l < PR_LANES; l++) s += acc[l];
+    for (; k < d; k++) s += a[k] * b[k];
     return s;
 }
 

@@ -68,7 +68,7 @@ static void lsa_free(pr_encoder *base) {
 }
 
 static int lsa_set(lsa_enc *e, const char *key, const char *val, pr_error *err) {
-    double v;
+    double v = 0;
     int rc = pr_tok_opt_set(&e->tok, key, val, err);
     if (rc != 0) return rc < 0 ? rc : 0;
     if (strcmp(key, "weight") == 0) {

@@ -55,7 +55,7 @@ static int positive(const char *key, const char *s, double lo, double hi, double
 int pr_mapper_opts_from_config(const pr_config *c, pr_mapper_opts *o, int *reg_auto,
                                int *scale_auto, pr_error *err) {
     const char *k = pr_config_s(c, "mapper", NULL), *s;
-    double v;
+    double v = 0;
     int rc;
     o->seed = c->seed;
     if (k) {

@@ -16,7 +16,9 @@ D=${POLYREC_SHARED_DATA:-../shared/data}/mls-cold
 OUT=build/bench-cold
 mkdir -p "$OUT"
 T=${THREADS:-2}
-DATA="--data $D/mls-cold.inter --threads $T --epochs ${EPOCHS:-300}"
+DATA="--data $D/mls-cold.inter --threads $T"
+DATA="$DATA --epochs ${EPOCHS:-300}"
+DATA5="--data $D/mls-cold.inter --threads $T --epochs 5"
 REF="--features text=$D/text_feat.npy --features image=$D/image_feat.npy"
 TXT="--features text=$D/text_feat.npy"
 OWN="--items $D/items.tsv"
@@ -143,7 +145,7 @@ fi
 
 # add-item: one process per item (open, encode, tower, atomic rewrite), then a batch
 M="$OUT/add.model"
-if $P fit $DATA --model bprmf --lr 0.005 --epochs 5 $OWN --quiet --out "$M" >/dev/null 2>&1; then
+if $P fit $DATA5 --model bprmf --lr 0.005 $OWN --quiet --out "$M" >/dev/null 2>&1; then
     n=${ADD_N:-50}
     t0=$(date +%s.%N)
     i=0

@@ -31,6 +31,7 @@
 #include "features/preproc.h"
 #include "features/store.h"
 #include "models/content.h"
+#include "models/mlp_scorer.h"
 #include "models/model.h"
 #include "train/loop.h"
 #include "train/sampler.h"
@@ -192,7 +193,7 @@ typedef struct run_result {
 } run_result;
 
 static int run(const char *name, const pr_dataset *d, const pr_features *f, pr_config *c,
-               pr_pool *pool, int validate, run_result *out) {
+               pr_pool *pool, int validate, run_result *out, pr_snapshot *keep) {
     pr_error err;
     pr_model *m = NULL;
     memset(out, 0, sizeof *out);
@@ -225,6 +226,7 @@ static int run(const char *name, const pr_dataset *d, const pr_features *f, pr_c
                 out->n20 = pr_metrics_get(&met, "ndcg@20");
             }
         }
+        if (keep) pr_snapshot_copy(keep, &res.best);
     }
     pr_train_result_free(&res);
     m->ops->free(m);
@@ -295,7 +297,7 @@ static void speed_rows(const pr_dataset *d, const pr_features *f, pr_pool *pool,
         set_kv(&c, set[k].keys);
         int content = strcmp(set[k].model, "bprmf") != 0, vbpr = !strcmp(set[k].model, "vbpr");
         run_result r;
-        if (run(set[k].model, d, content ? f : NULL, &c, pool, 0, &r)) continue;
+        if (run(set[k].model, d, content ? f : NULL, &c, pool, 0, &r, NULL)) continue;
         double gf = !content ? 0 : vbpr ? 4.0 * B * D * (K + 1) * (double)nb / 1e9 : 4.0 * R * D * K * (double)nb / 1e9;
         double alone = !content ? 0 : vbpr ? t_vbpr : t_fused;
         printf("| %s %s | %s | %d | %.2f | %.0f | %.0f | %.2f s | %.0f%% | %.1fx |\n", set[k].model, set[k].keys,
@@ -375,7 +377,51 @@ static void table_head(const char *title) {
     printf("|---|---|---|---|---|---|---|---|---|\n");
 }
 
-static void bench_mls(pr_pool *pool, const setting *set, int n, const char *title) {
+/* Test metrics of a scorer. */
+static void test_metrics(const pr_scorer *sc, const pr_dataset *d, pr_pool *pool, run_result *r) {
+    pr_eval_opts o;
+    pr_metrics met;
+    pr_error err;
+    pr_eval_opts_default(&o);
+    o.auc = 0;
+    o.mask[0] = d->train;
+    if (pr_evaluate(sc, d->test, &o, pool, &met, &err)) {
+        fprintf(stderr, "evaluate: %s\n", err.msg);
+        return;
+    }
+    r->r10 = pr_metrics_get(&met, "recall@10");
+    r->r20 = pr_metrics_get(&met, "recall@20");
+    r->n10 = pr_metrics_get(&met, "ndcg@10");
+    r->n20 = pr_metrics_get(&met, "ndcg@20");
+}
+
+/* The MLP re-ranker on a trained snapshot: top 100 candidates re-ordered. */
+static void rerank_row(const char *model, const pr_snapshot *snap, const pr_dataset *d, pr_pool *pool) {
+    pr_mlp_scorer_opts o;
+    pr_mlp_scorer_defaults(&o);
+    pr_mlp_scorer *m = NULL;
+    pr_error err;
+    int best = 0;
+    double t0 = pr_now();
+    if (pr_mlp_scorer_new(snap, d->train, &o, pool, &m, &err) || pr_mlp_scorer_fit(m, d->valid, &best, &err)) {
+        fprintf(stderr, "mlp scorer: %s\n", err.msg);
+        pr_mlp_scorer_free(m);
+        return;
+    }
+    run_result r = {0};
+    r.sec_per_epoch = (pr_now() - t0) / PR_MAX(best, 1);
+    r.best_epoch = best;
+    pr_scorer sc;
+    pr_mlp_scorer_as_scorer(m, &sc);
+    test_metrics(&sc, d, pool, &r);
+    r.valid = NAN;
+    char keys[64];
+    snprintf(keys, sizeof keys, "+ MLP re-ranker (top %d)", o.n_cand);
+    print_row(model, keys, &r);
+    pr_mlp_scorer_free(m);
+}
+
+static void bench_mls(pr_pool *pool, const setting *set, int n, const char *title, int rerank) {
     pr_dataset *d = NULL;
     pr_features *f = NULL;
     if (load_mls(&d, &f) == 0) {
@@ -385,8 +431,12 @@ static void bench_mls(pr_pool *pool, const setting *set, int n, const char *titl
             pr_config_defaults(&c);
             set_kv(&c, set[k].keys);
             run_result r;
-            if (run(set[k].model, d, strcmp(set[k].model, "bprmf") ? f : NULL, &c, pool, 1, &r) == 0)
+            pr_snapshot snap = {0};
+            if (run(set[k].model, d, strcmp(set[k].model, "bprmf") ? f : NULL, &c, pool, 1, &r, &snap) == 0) {
                 print_row(set[k].model, set[k].keys, &r);
+                if (rerank) rerank_row(set[k].model, &snap, d, pool);
+            }
+            pr_snapshot_free(&snap);
         }
         printf("\n");
     }
@@ -425,8 +475,11 @@ int main(int argc, char **argv) {
     pr_pool *pool = pr_pool_new(threads);
     pr_blas_threads(1);
     if (speed) bench_speed(pool, epochs);
-    if (mls) bench_mls(pool, chosen, (int)(sizeof chosen / sizeof *chosen), "bench_multimodal mls (reference features), chosen settings");
-    if (do_grid) bench_mls(pool, grid, (int)(sizeof grid / sizeof *grid), "bench_multimodal grid on mls (choose by valid R@20)");
+    if (mls)
+        bench_mls(pool, chosen, (int)(sizeof chosen / sizeof *chosen),
+                  "bench_multimodal mls (reference features), default settings", 1);
+    if (do_grid)
+        bench_mls(pool, grid, (int)(sizeof grid / sizeof *grid), "bench_multimodal grid on mls (choose by valid R@20)", 0);
     pr_pool_free(pool);
     printf("peak RSS %.0f MiB\n", pr_peak_rss_mib());
     return 0;

@@ -120,15 +120,15 @@ TEST(test_vbpr_gradcheck) {
 
 /* smooth activations: a ReLU kink within eps of a pre-activation breaks central differences */
 TEST(test_concat_gradcheck) {
-    const char *lin[] = {"layers", "1", NULL};
+    const char *lin[] = {"layers", "1", "residual", "0", NULL};
     gradcheck_model("concat", lin);
-    const char *deep[] = {"layers", "3", "hidden", "5", "act", "tanh", NULL};
+    const char *deep[] = {"layers", "3", "hidden", "5", "act", "tanh", "residual", "0", NULL};
     gradcheck_model("concat", deep);
     const char *drop[] = {"act", "gelu", "dropout", "0.3", "drop_id", "0.5", "drop_mod", "0.4", NULL};
     gradcheck_model("concat", drop);
     const char *res[] = {"act", "tanh", "residual", "1", "drop_id", "0.5", NULL};
     gradcheck_model("concat", res);
-    const char *wide[] = {"act", "tanh", "out", "5", NULL};
+    const char *wide[] = {"act", "tanh", "out", "5", "residual", "0", NULL};
     gradcheck_model("concat", wide);
 }
 
@@ -326,11 +326,11 @@ TEST(test_towers) {
     tower_round_trip("vbpr", NULL);
     const char *sep[] = {"fuse", "separate", NULL};
     tower_round_trip("vbpr", sep);
-    const char *deep[] = {"layers", "3", "act", "tanh", "dropout", "0.2", NULL};
+    const char *deep[] = {"layers", "3", "act", "tanh", "dropout", "0.2", "residual", "0", NULL};
     tower_round_trip("concat", deep);
     const char *res[] = {"residual", "1", NULL};
     tower_round_trip("concat", res);
-    const char *wide[] = {"out", "7", "layers", "1", NULL};
+    const char *wide[] = {"out", "7", "layers", "1", "residual", "0", NULL};
     tower_round_trip("concat", wide);
     tower_round_trip("attention", NULL);
 }

@@ -7,11 +7,13 @@ CC      ?= cc
 PKGS    := openblas lapacke libpng libjpeg libwebp zlib
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-OPT     ?= -O2 -g -fno-math-errno
+OPT     ?= -O3 -g -fno-math-errno
+# Built where it runs (make demo / make test), so the host's vector units are fair game.
+ARCH    ?= -march=native
 # pkg-config is evaluated lazily (=), after the bootstrap stamp exists
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  = -std=c11 $(OPT) $(WARN) $(DEFS) -pthread -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS  = -std=c11 $(OPT) $(ARCH) $(WARN) $(DEFS) -pthread -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lm -pthread
 
 B       ?= build
@@ -38,7 +40,13 @@ $(DEPS_OK): scripts/bootstrap.sh
 	@mkdir -p build && touch $@
 deps: $(DEPS_OK)
 
-$(B)/obj/%.o: %.c | $(DEPS_OK)
+# Objects depend on the flags they were built with: changing OPT or ARCH rebuilds.
+$(B)/.cflags: FORCE | $(DEPS_OK)
+	@mkdir -p $(B); echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/obj/%.o: %.c $(B)/.cflags | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -109,10 +109,12 @@ static double plain_loop(const pr_dataset *d, int dim) {
     return rate;
 }
 
-static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, int hogwild, int epochs) {
+static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, int hogwild, int batch,
+                         int epochs) {
     pr_config c;
     pr_config_defaults(&c);
     c.epochs = epochs;
+    c.batch = batch;
     pr_error err;
     pr_config_set(&c, "optim", optim, &err);
     if (hogwild) pr_config_set(&c, "hogwild", "1", &err);
@@ -141,14 +143,14 @@ int main(int argc, char **argv) {
     printf("| sgemm 1024^3 | %.1f GFLOP/s (%d threads) | %.1f GFLOP/s (1 thread) | |\n", peak, threads, peak1);
     double plain = plain_loop(d, 64);
     printf("| plain BPR SGD loop, 1 thread | %.2f M updates/s | | |\n", plain / 1e6);
-    const struct { const char *optim; int hog; const char *label; } modes[] = {
-        {"sgd", 1, "BPR-MF sgd hogwild"},
-        {"sgd", 0, "BPR-MF sgd, deterministic"},
-        {"adam", 0, "BPR-MF lazy adam, deterministic"},
-        {"adam-dense", 0, "BPR-MF dense adam (PyTorch semantics)"},
+    const struct { const char *optim; int hog, batch; const char *label; } modes[] = {
+        {"sgd", 1, 16384, "BPR-MF sgd hogwild, batch 16384"},
+        {"sgd", 0, 16384, "BPR-MF sgd, deterministic, batch 16384"},
+        {"adam", 0, 2048, "BPR-MF lazy adam, deterministic, batch 2048"},
+        {"adam-dense", 0, 2048, "BPR-MF dense adam (PyTorch semantics), batch 2048"},
     };
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
-        double r = train_rate(d, pool, modes[k].optim, modes[k].hog, 3);
+        double r = train_rate(d, pool, modes[k].optim, modes[k].hog, modes[k].batch, 3);
         printf("| %s | %.2f M samples/s | plain loop x %d threads = %.2f M/s | %.2f |\n", modes[k].label,
                r / 1e6, threads, threads * plain / 1e6, r / (threads * plain));
     }

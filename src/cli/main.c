@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "core/err.h"
+#include "core/mat.h"
 
 static const struct {
     const char *name;
@@ -32,6 +33,9 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    /* polyrec threads its own work on one pool; BLAS threads spinning beside it
+     * only steal the cores (each pool thread calls BLAS single-threaded). */
+    pr_blas_threads(1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0) continue;
         pr_error err = {0};

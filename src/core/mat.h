@@ -24,9 +24,19 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
 
 void pr_blas_threads(int n);
 
+/* Dot product with 16 independent partial sums: strict IEEE arithmetic forbids
+ * the compiler from reordering one running sum, so a single accumulator would
+ * stay scalar; 16 lanes vectorise, and the fixed order keeps results
+ * identical run to run. */
+#define PR_LANES 16
 static inline float pr_dot(const float *a, const float *b, int d) {
+    float acc[PR_LANES] = {0};
+    int k = 0;
+    for (; k + PR_LANES <= d; k += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) acc[l] += a[k + l] * b[k + l];
     float s = 0.0f;
-    for (int k = 0; k < d; k++) s += a[k] * b[k];
+    for (int l = 0; l < PR_LANES; l++) s += acc[l];
+    for (; k < d; k++) s += a[k] * b[k];
     return s;
 }
 

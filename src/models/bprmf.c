@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mat.h"
 #include "core/rng.h"
 #include "models/model.h"
 #include "nn/embedding.h"
@@ -68,8 +69,8 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     pr_rng r;
     pr_rng_init(&r, c->seed, 0x6270726dULL);
     float su = sqrtf(2.0f / (float)(nu + m->d)), sv = sqrtf(2.0f / (float)(ni + m->d));
-    for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
-    for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
+    pr_rng_normal_fill(&r, m->U, (int64_t)nu * m->d, su);
+    pr_rng_normal_fill(&r, m->V, (int64_t)ni * m->d, sv);
     if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
     int dense = kind == PR_EMB_ADAM_DENSE;
     if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||
@@ -111,10 +112,21 @@ static void forward_slice(void *ctx, int ith, int nth) {
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
         float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
-        float x = 0, nrm = 0;
-        for (int k = 0; k < d; k++) {
-            x += pu[k] * (qi[k] - qj[k]);
-            nrm += pu[k] * pu[k] + qi[k] * qi[k] + qj[k] * qj[k];
+        float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
+        int k0 = 0;
+        for (; k0 + PR_LANES <= d; k0 += PR_LANES) /* lanes: see pr_dot */
+            for (int l = 0; l < PR_LANES; l++) {
+                float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
+                ax[l] += a * (bi - bj);
+                an[l] += a * a + bi * bi + bj * bj;
+            }
+        for (int l = 0; l < PR_LANES; l++) {
+            x += ax[l];
+            nrm += an[l];
+        }
+        for (; k0 < d; k0++) {
+            x += pu[k0] * (qi[k0] - qj[k0]);
+            nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
         }
         if (m->b) x += m->b[i] - m->b[j];
         loss += softplus(-x) + reg * nrm;
@@ -133,7 +145,7 @@ static void forward_slice(void *ctx, int ith, int nth) {
             continue;
         }
         float g = -sigmoid(-x) * invB;
-        float *gu = m->gU.g + s * d, *gi = m->gV.g + 2 * s * d, *gj = gi + d;
+        float *restrict gu = m->gU.g + s * d, *restrict gi = m->gV.g + 2 * s * d, *restrict gj = gi + d;
         for (int k = 0; k < d; k++) {
             gu[k] = g * (qi[k] - qj[k]) + r2 * pu[k];
             gi[k] = g * pu[k] + r2 * qi[k];

@@ -385,7 +385,7 @@ void pr_fused_free(pr_model *base) {
 
 static int fused_keys(fused *m, const pr_config *c, pr_error *err) {
     const char *who = m->fu.ops->name;
-    float wd;
+    float wd = 0;
     int rc, kind;
     if ((rc = pr_key_float(c, who, "drop_id", 0, 0, 1, &m->drop.p_id, err)) ||
         (rc = pr_key_float(c, who, "drop_mod", m->fu.ops->drop_mod, 0, 1, &m->drop.p_mod, err)) ||

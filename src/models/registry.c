@@ -5,16 +5,24 @@
 #include "models/model.h"
 
 extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
+extern const pr_model_ops pr_lightgcn_ops;
+extern const pr_model_ops pr_freedom_ops;
+extern const pr_model_ops pr_lattice_ops;
 extern const pr_model_ops pr_vbpr_ops, pr_concat_ops, pr_attention_ops;
 extern const pr_tower_ops pr_vbpr_tower_ops, pr_concat_tower_ops, pr_attention_tower_ops;
+extern const pr_model_ops pr_mmgcn_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
+    &pr_lightgcn_ops,
+    &pr_freedom_ops,
+    &pr_lattice_ops,
     &pr_vbpr_ops,
     &pr_concat_ops,
     &pr_attention_ops,
+    &pr_mmgcn_ops,
     NULL,
 };
 
@@ -27,10 +35,14 @@ const pr_model_ops *pr_model_find(const char *name) {
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
 /* Towers of content models, by model name (one line per content model). */
+extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
 static const pr_tower_ops *const towers[] = {
     &pr_vbpr_tower_ops,
     &pr_concat_tower_ops,
     &pr_attention_tower_ops,
+    &pr_freedom_tower_ops,
+    &pr_lattice_tower_ops,
+    &pr_mmgcn_tower_ops,
     NULL,
 };
 

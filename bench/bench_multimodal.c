@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/mat.h"
@@ -31,11 +32,21 @@
 #include "features/preproc.h"
 #include "features/store.h"
 #include "models/content.h"
+#include "models/mlp_scorer.h"
 #include "models/model.h"
 #include "train/loop.h"
 #include "train/sampler.h"
 
 extern char *openblas_get_corename(void) __attribute__((weak));
+
+/* CPU seconds of the whole process (all threads): under a shared, loaded
+ * machine the wall clock measures the neighbours too; CPU time / threads is
+ * what an idle machine would take (the pool sleeps, it never spins). */
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static const char *shared_path(const char *rel, char *buf, size_t n) {
     const char *root = getenv("POLYREC_SHARED_DATA");
@@ -112,37 +123,43 @@ static pr_features *synthetic_features(int32_t n) {
 
 /* ---- limits measured in the same run ---------------------------------------- */
 
-static double sgemm_peak(pr_pool *pool) {
+/* sgemm 1024^3 over the pool: best GFLOP/s by the wall clock, and by CPU
+ * time (GFLOP per CPU second x threads: the rate on an idle machine). */
+static double sgemm_peak(pr_pool *pool, double *per_cpu) {
     int M = 1024, N = 1024, K = 1024;
     float *A = pr_alloc_aligned((size_t)M * K, 4), *B = pr_alloc_aligned((size_t)K * N, 4),
           *C = pr_alloc_aligned((size_t)M * N, 4);
     for (int i = 0; i < M * K; i++) A[i] = B[i] = 0.001f * (float)(i % 97);
-    double best = 0;
+    double best = 0, best_cpu = 0, flops = 2.0 * M * N * K;
     for (int rep = 0; rep < 4; rep++) {
-        double t0 = pr_now();
+        double t0 = pr_now(), c0 = cpu_now();
         pr_par_gemm(pool, PR_NOTRANS, PR_NOTRANS, M, N, K, 1, A, K, B, N, 0, C, N);
-        best = fmax(best, 2.0 * M * N * K / (pr_now() - t0) / 1e9);
+        best = fmax(best, flops / (pr_now() - t0) / 1e9);
+        best_cpu = fmax(best_cpu, flops / ((cpu_now() - c0) / pr_pool_size(pool)) / 1e9);
     }
     pr_free_aligned(A);
     pr_free_aligned(B);
     pr_free_aligned(C);
+    *per_cpu = best_cpu;
     return best;
 }
 
 /* Seconds for the two content GEMMs of one batch, rows x D x N each way,
  * split over the pool exactly as the models split them. */
-static double content_gemms(pr_pool *pool, int rows, int D, int N) {
+static double content_gemms(pr_pool *pool, int rows, int D, int N, double *cpu_secs) {
     float *X = pr_alloc_aligned((size_t)rows * D, 4), *W = pr_alloc_aligned((size_t)D * N, 4),
           *P = pr_alloc_aligned((size_t)rows * N, 4);
     for (int64_t k = 0; k < (int64_t)rows * D; k++) X[k] = 0.001f * (float)(k % 89);
     for (int64_t k = 0; k < (int64_t)D * N; k++) W[k] = 0.001f * (float)(k % 83);
-    double best = 1e30;
+    double best = 1e30, best_cpu = 1e30;
     for (int rep = 0; rep < 4; rep++) {
-        double t0 = pr_now();
+        double t0 = pr_now(), c0 = cpu_now();
         pr_par_gemm(pool, PR_NOTRANS, PR_NOTRANS, rows, N, D, 1, X, D, W, N, 0, P, N);
         pr_par_gemm(pool, PR_TRANS, PR_NOTRANS, D, N, rows, 1, X, D, P, N, 0, W, N);
         best = fmin(best, pr_now() - t0);
+        best_cpu = fmin(best_cpu, cpu_now() - c0);
     }
+    *cpu_secs = best_cpu;
     pr_free_aligned(X);
     pr_free_aligned(W);
     pr_free_aligned(P);
@@ -187,12 +204,12 @@ static double distinct_per_batch(const pr_dataset *d, int batch) {
 /* ---- training ------------------------------------------------------------------ */
 
 typedef struct run_result {
-    double sec_per_epoch, samples_per_s, valid, r10, r20, n10, n20;
+    double sec_per_epoch, cpu_per_epoch, samples_per_s, valid, r10, r20, n10, n20;
     int best_epoch, epochs;
 } run_result;
 
 static int run(const char *name, const pr_dataset *d, const pr_features *f, pr_config *c,
-               pr_pool *pool, int validate, run_result *out) {
+               pr_pool *pool, int validate, run_result *out, pr_snapshot *keep) {
     pr_error err;
     pr_model *m = NULL;
     memset(out, 0, sizeof *out);
@@ -205,13 +222,16 @@ static int run(const char *name, const pr_dataset *d, const pr_features *f, pr_c
     o.auc = 0;
     o.mask[0] = d->train;
     pr_train_result res;
+    double c0 = cpu_now();
     int rc = pr_train(m, validate ? d->valid : NULL, &o, &res, &err);
+    double cpu = cpu_now() - c0;
     if (rc) {
         fprintf(stderr, "%s: %s\n", name, err.msg);
     } else {
         out->epochs = res.epochs_run;
         out->best_epoch = res.best_epoch;
         out->sec_per_epoch = res.train_seconds / res.epochs_run;
+        out->cpu_per_epoch = cpu / res.epochs_run; /* includes validation when validating */
         out->samples_per_s = (double)d->train->nnz / out->sec_per_epoch;
         out->valid = res.best_valid;
         if (validate) {
@@ -225,6 +245,7 @@ static int run(const char *name, const pr_dataset *d, const pr_features *f, pr_c
                 out->n20 = pr_metrics_get(&met, "ndcg@20");
             }
         }
+        if (keep) pr_snapshot_copy(keep, &res.best);
     }
     pr_train_result_free(&res);
     m->ops->free(m);
@@ -283,11 +304,13 @@ typedef struct {
 
 static void speed_rows(const pr_dataset *d, const pr_features *f, pr_pool *pool, int epochs,
                        const setting *set, int n, const char *note) {
-    int B = 2048, K = 64, D = f->mod[0].dim + f->mod[1].dim;
+    int B = 2048, K = 64, D = f->mod[0].dim + f->mod[1].dim, nth = pr_pool_size(pool);
     int64_t nb = (d->train->nnz + B - 1) / B;
-    double R = distinct_per_batch(d, B);
-    double t_vbpr = content_gemms(pool, B, D, K + 1) * (double)nb;
-    double t_fused = content_gemms(pool, (int)R, D, K) * (double)nb;
+    double R = distinct_per_batch(d, B), cpu_vbpr, cpu_fused;
+    double t_vbpr = content_gemms(pool, B, D, K + 1, &cpu_vbpr) * (double)nb;
+    double t_fused = content_gemms(pool, (int)R, D, K, &cpu_fused) * (double)nb;
+    cpu_vbpr *= (double)nb;
+    cpu_fused *= (double)nb;
     for (int k = 0; k < n; k++) {
         pr_config c;
         pr_config_defaults(&c);
@@ -295,12 +318,13 @@ static void speed_rows(const pr_dataset *d, const pr_features *f, pr_pool *pool,
         set_kv(&c, set[k].keys);
         int content = strcmp(set[k].model, "bprmf") != 0, vbpr = !strcmp(set[k].model, "vbpr");
         run_result r;
-        if (run(set[k].model, d, content ? f : NULL, &c, pool, 0, &r)) continue;
+        if (run(set[k].model, d, content ? f : NULL, &c, pool, 0, &r, NULL)) continue;
         double gf = !content ? 0 : vbpr ? 4.0 * B * D * (K + 1) * (double)nb / 1e9 : 4.0 * R * D * K * (double)nb / 1e9;
-        double alone = !content ? 0 : vbpr ? t_vbpr : t_fused;
-        printf("| %s %s | %s | %d | %.2f | %.0f | %.0f | %.2f s | %.0f%% | %.1fx |\n", set[k].model, set[k].keys,
-               note, D, r.sec_per_epoch, r.samples_per_s, gf, alone, content ? 100 * alone / r.sec_per_epoch : 0,
-               53.0 / r.sec_per_epoch);
+        double alone = !content ? 0 : vbpr ? t_vbpr : t_fused, alone_cpu = !content ? 0 : vbpr ? cpu_vbpr : cpu_fused;
+        double idle = r.cpu_per_epoch / nth; /* what an idle machine would take */
+        printf("| %s %s | %s | %d | %.2f | %.2f | %.2f | %.0f | %.0f | %.2f s (cpu %.2f s) | %.0f%% | %.1fx |\n",
+               set[k].model, set[k].keys, note, D, r.sec_per_epoch, r.cpu_per_epoch, idle, r.samples_per_s, gf, alone,
+               alone_cpu, content ? 100 * alone_cpu / r.cpu_per_epoch : 0, 53.0 / idle);
         fflush(stdout);
     }
 }
@@ -312,15 +336,17 @@ static void bench_speed(pr_pool *pool, int epochs) {
     if (!d) return;
     pr_features *f = synthetic_features(d->n_items);
     int nth = pr_pool_size(pool), B = 2048;
-    double peak = sgemm_peak(pool), bw = memcpy_gbs(), R = distinct_per_batch(d, B);
+    double peak_cpu, peak = sgemm_peak(pool, &peak_cpu), bw = memcpy_gbs(), R = distinct_per_batch(d, B);
     printf("## bench_multimodal speed: %s (%d users, %d items, %lld train), features 4096 + 384, d = 64, "
            "batch %d, %d threads, OpenBLAS core %s, load average %.1f\n\n",
            path ? "amazon-baby" : "Baby-shaped synthetic", d->n_users, d->n_items, (long long)d->train->nnz,
            B, nth, openblas_get_corename ? openblas_get_corename() : "?", loadavg());
-    printf("sgemm 1024^3: %.1f GFLOP/s; memcpy %.1f GB/s; %.0f distinct items per batch (of %d slots)\n\n",
-           peak, bw, R, 2 * B);
-    printf("| model | features | D | s/epoch | samples/s | content GEMM GFLOP/epoch | the same GEMMs alone | share of epoch | vs MMRec VBPR 53 s |\n");
-    printf("|---|---|---|---|---|---|---|---|---|\n");
+    printf("sgemm 1024^3: %.1f GFLOP/s by the wall clock, %.1f GFLOP/s by CPU time (idle-machine rate); "
+           "memcpy %.1f GB/s; %.0f distinct items per batch (of %d slots)\n\n",
+           peak, peak_cpu, bw, R, 2 * B);
+    printf("| model | features | D | wall s/epoch | cpu s/epoch | cpu / threads | samples/s (wall) | content GEMM GFLOP/epoch | "
+           "the same GEMMs alone | GEMM share of cpu | MMRec VBPR 53 s / (cpu / threads) |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     static const setting raw[] = {{"bprmf", ""}, {"vbpr", ""}, {"vbpr", "fuse=separate"}, {"concat", ""}, {"attention", ""}};
     speed_rows(d, f, pool, epochs, raw, 5, "raw");
     double secs = reduce_image(f, d, 256, pool);
@@ -355,10 +381,12 @@ static int load_mls(pr_dataset **d, pr_features **f) {
     return 0;
 }
 
-/* Chosen on validation Recall@20 by `bench_multimodal grid` (docs/models-multimodal.md). */
+/* The defaults, which were chosen on validation Recall@20 (the grid below;
+ * docs/models-multimodal.md), and VBPR as MMRec runs it (no modality dropout). */
 static const setting chosen[] = {
     {"bprmf", ""},
-    {"vbpr", "reg_e=0.001"},
+    {"vbpr", ""},
+    {"vbpr", "drop_mod=0"},
     {"concat", ""},
     {"attention", ""},
 };
@@ -375,7 +403,51 @@ static void table_head(const char *title) {
     printf("|---|---|---|---|---|---|---|---|---|\n");
 }
 
-static void bench_mls(pr_pool *pool, const setting *set, int n, const char *title) {
+/* Test metrics of a scorer. */
+static void test_metrics(const pr_scorer *sc, const pr_dataset *d, pr_pool *pool, run_result *r) {
+    pr_eval_opts o;
+    pr_metrics met;
+    pr_error err;
+    pr_eval_opts_default(&o);
+    o.auc = 0;
+    o.mask[0] = d->train;
+    if (pr_evaluate(sc, d->test, &o, pool, &met, &err)) {
+        fprintf(stderr, "evaluate: %s\n", err.msg);
+        return;
+    }
+    r->r10 = pr_metrics_get(&met, "recall@10");
+    r->r20 = pr_metrics_get(&met, "recall@20");
+    r->n10 = pr_metrics_get(&met, "ndcg@10");
+    r->n20 = pr_metrics_get(&met, "ndcg@20");
+}
+
+/* The MLP re-ranker on a trained snapshot: top 100 candidates re-ordered. */
+static void rerank_row(const char *model, const pr_snapshot *snap, const pr_dataset *d, pr_pool *pool) {
+    pr_mlp_scorer_opts o;
+    pr_mlp_scorer_defaults(&o);
+    pr_mlp_scorer *m = NULL;
+    pr_error err;
+    int best = 0;
+    double t0 = pr_now();
+    if (pr_mlp_scorer_new(snap, d->train, &o, pool, &m, &err) || pr_mlp_scorer_fit(m, d->valid, &best, &err)) {
+        fprintf(stderr, "mlp scorer: %s\n", err.msg);
+        pr_mlp_scorer_free(m);
+        return;
+    }
+    run_result r = {0};
+    r.sec_per_epoch = (pr_now() - t0) / PR_MAX(best, 1);
+    r.best_epoch = best;
+    pr_scorer sc;
+    pr_mlp_scorer_as_scorer(m, &sc);
+    test_metrics(&sc, d, pool, &r);
+    r.valid = NAN;
+    char keys[64];
+    snprintf(keys, sizeof keys, "+ MLP re-ranker (top %d)", o.n_cand);
+    print_row(model, keys, &r);
+    pr_mlp_scorer_free(m);
+}
+
+static void bench_mls(pr_pool *pool, const setting *set, int n, const char *title, int rerank) {
     pr_dataset *d = NULL;
     pr_features *f = NULL;
     if (load_mls(&d, &f) == 0) {
@@ -385,8 +457,12 @@ static void bench_mls(pr_pool *pool, const setting *set, int n, const char *titl
             pr_config_defaults(&c);
             set_kv(&c, set[k].keys);
             run_result r;
-            if (run(set[k].model, d, strcmp(set[k].model, "bprmf") ? f : NULL, &c, pool, 1, &r) == 0)
+            pr_snapshot snap = {0};
+            if (run(set[k].model, d, strcmp(set[k].model, "bprmf") ? f : NULL, &c, pool, 1, &r, &snap) == 0) {
                 print_row(set[k].model, set[k].keys, &r);
+                if (rerank) rerank_row(set[k].model, &snap, d, pool);
+            }
+            pr_snapshot_free(&snap);
         }
         printf("\n");
     }
@@ -394,17 +470,28 @@ static void bench_mls(pr_pool *pool, const setting *set, int n, const char *titl
     pr_dataset_free(d);
 }
 
+/* The validation grid the defaults come from (each row is one run). */
 static const setting grid[] = {
-    {"vbpr", ""},
-    {"vbpr", "reg_e=0.001"},
-    {"vbpr", "reg_e=0.01"},
-    {"vbpr", "fuse=separate reg_e=0.001"},
-    {"vbpr", "bias=1 reg_e=0.001"},
-    {"concat", ""},
-    {"concat", "layers=1"},
-    {"concat", "wd=0.001"},
-    {"attention", ""},
-    {"attention", "wd=0.001"},
+    {"vbpr", "drop_mod=0"},
+    {"vbpr", "drop_mod=0 wd=0.002"},
+    {"vbpr", "drop_mod=0 wd=0.01"},
+    {"vbpr", "drop_mod=0 fuse=separate"},
+    {"vbpr", "drop_mod=0.5"},
+    {"vbpr", "drop_mod=0.5 wd=0.001"},
+    {"concat", "residual=0 wd=0"},
+    {"concat", "residual=0 wd=0 layers=1"},
+    {"concat", "residual=0 wd=0 layers=1 out=128"},
+    {"concat", "residual=0 wd=0.01"},
+    {"concat", "residual=0 wd=0 drop_mod=0.5"},
+    {"concat", "residual=1 wd=0"},
+    {"concat", "residual=1 wd=0.01"},
+    {"concat", "residual=1 wd=0.03"},
+    {"concat", "residual=1 wd=0.1"},
+    {"concat", "residual=1 wd=0.01 drop_mod=0.5"},
+    {"attention", "wd=0 drop_mod=0"},
+    {"attention", "wd=0.01 drop_mod=0"},
+    {"attention", "wd=0 drop_mod=0.5"},
+    {"attention", "wd=0.01 drop_mod=0.5"},
 };
 
 int main(int argc, char **argv) {
@@ -425,8 +512,11 @@ int main(int argc, char **argv) {
     pr_pool *pool = pr_pool_new(threads);
     pr_blas_threads(1);
     if (speed) bench_speed(pool, epochs);
-    if (mls) bench_mls(pool, chosen, (int)(sizeof chosen / sizeof *chosen), "bench_multimodal mls (reference features), chosen settings");
-    if (do_grid) bench_mls(pool, grid, (int)(sizeof grid / sizeof *grid), "bench_multimodal grid on mls (choose by valid R@20)");
+    if (mls)
+        bench_mls(pool, chosen, (int)(sizeof chosen / sizeof *chosen),
+                  "bench_multimodal mls (reference features), default settings", 1);
+    if (do_grid)
+        bench_mls(pool, grid, (int)(sizeof grid / sizeof *grid), "bench_multimodal grid on mls (choose by valid R@20)", 0);
     pr_pool_free(pool);
     printf("peak RSS %.0f MiB\n", pr_peak_rss_mib());
     return 0;

@@ -19,11 +19,14 @@
  *   tower blobs      the common head of every content model's tower (d,
  *                    modality names and widths) and the tower base object.
  *   keys             validated model-specific hyper-parameters.
+ *   fused towers     the training engine of concatenation and attention
+ *                    fusion (below), and cold snapshots for any content model.
  *
- * Layout convention: dense weights are stored (in, out) row-major, so a
- * projection is y (R, out) = x (R, in) . W (in, out) and a row of W is one
- * input feature; the optimizer's row width is then `out` (<= PR_EMBED_MAX_D)
- * whatever the feature width (4,096-d CNN features are fine). */
+ * Parameters of every content model live in one nn/param.h block: embedding
+ * tables flagged PR_PARAM_SPARSE (row-sparse slots and optimizers of
+ * nn/embedding.h), dense weights trained by nn/optim.h (projections in
+ * nn/linear.h's (out, in) layout; VBPR's E as (D, d + 1), one row per input
+ * feature). */
 #ifndef PR_MODELS_CONTENT_H
 #define PR_MODELS_CONTENT_H
 

@@ -97,6 +97,58 @@ static int read_keys(vbpr *m, const pr_config *c, pr_error *err) {
     return 0;
 }
 
+/* The parameter block: user (n_users, du) | item (n_items, K) | bias | E (D, K + 1). */
+static int declare_params(vbpr *m, int32_t nu, int32_t ni, int kind, pr_error *err) {
+    pr_params_init(&m->P);
+    int64_t oT = pr_params_add_ex(&m->P, "user", nu, m->du, PR_PARAM_SPARSE);
+    int64_t oG = pr_params_add_ex(&m->P, "item", ni, m->K, PR_PARAM_SPARSE);
+    int64_t ob = m->bias ? pr_params_add_ex(&m->P, "bias", ni, 1, PR_PARAM_SPARSE) : -1;
+    int64_t oE = pr_params_add(&m->P, "E", m->c.D, m->K1);
+    int rc = pr_params_alloc(&m->P, err);
+    if (rc) return rc;
+    pr_optim_cfg cfg;
+    pr_optim_cfg_defaults(&cfg, kind == PR_EMB_SGD ? PR_OPT_SGD : PR_OPT_ADAM);
+    cfg.lr = m->base.cfg->lr;
+    cfg.weight_decay = m->wd;
+    if ((rc = pr_optim_init_params(&m->dopt, &cfg, &m->P, err))) return rc;
+    m->base.params = m->P.w;
+    m->base.n_params = m->P.n_params;
+    m->T = m->P.w + oT;
+    m->Gi = m->P.w + oG;
+    m->bi = ob >= 0 ? m->P.w + ob : NULL;
+    m->Et = m->P.w + oE;
+    m->dEt = m->P.g + oE;
+    /* Xavier normal, as MMRec initialises every VBPR parameter */
+    pr_rng r;
+    pr_rng_init(&r, m->base.cfg->seed, 0x76627072ULL);
+    pr_init_xavier_normal(m->T, (int64_t)nu * m->du, nu, m->du, &r);
+    pr_init_xavier_normal(m->Gi, (int64_t)ni * m->K, ni, m->K, &r);
+    pr_init_xavier_normal(m->Et, (int64_t)m->c.D * m->K1, m->c.D, m->K, &r);
+    return 0;
+}
+
+/* Batch buffers, optimizer state and slots, all sized once: nothing is allocated per batch. */
+static int alloc_state(vbpr *m, int32_t nu, int32_t ni, int kind, pr_pool *pool) {
+    int64_t D = m->c.D, M1 = m->c.n_mod + 1, GK1 = (int64_t)m->G * m->K1, cap = m->cap;
+    int dense = kind == PR_EMB_ADAM_DENSE;
+    m->X = pr_alloc_aligned((size_t)(cap * D), sizeof *m->X);
+    m->P_ = pr_alloc_aligned((size_t)(cap * GK1), sizeof *m->P_);
+    m->dP = pr_alloc_aligned((size_t)(cap * GK1), sizeof *m->dP);
+    m->x = pr_malloc((size_t)cap, sizeof *m->x);
+    m->jj = pr_malloc((size_t)cap, sizeof *m->jj);
+    m->loss_part = pr_calloc((size_t)pr_pool_size(pool), sizeof *m->loss_part);
+    if (!m->X || !m->P_ || !m->dP || !m->x || !m->jj || !m->loss_part) return PR_E_NOMEM;
+    if (pr_moddrop_on(&m->drop) && (!(m->keep_i = pr_malloc((size_t)(cap * M1), 1)) ||
+                                    !(m->keep_j = pr_malloc((size_t)(cap * M1), 1))))
+        return PR_E_NOMEM;
+    if (pr_embed_init(&m->eT, m->T, nu, m->du, kind) || pr_embed_init(&m->eG, m->Gi, ni, m->K, kind) ||
+        pr_rowgrad_init(&m->gT, nu, m->du, cap, dense) || pr_rowgrad_init(&m->gG, ni, m->K, 2 * cap, dense))
+        return PR_E_NOMEM;
+    if (m->bi && (pr_embed_init(&m->eb, m->bi, ni, 1, kind) || pr_rowgrad_init(&m->gb, ni, 1, 2 * cap, dense)))
+        return PR_E_NOMEM;
+    return 0;
+}
+
 static int vbpr_init(pr_model **out, const pr_dataset *data, const pr_features *f,
                      const pr_config *c, pr_pool *pool, pr_error *err) {
     vbpr *m = pr_calloc(1, sizeof *m);
@@ -114,6 +166,7 @@ static int vbpr_init(pr_model **out, const pr_dataset *data, const pr_features *
     m->K1 = m->K + 1;
     m->G = m->fuse == FUSE_CONCAT ? 1 : m->c.n_mod;
     m->du = m->K * (1 + m->G);
+    m->cap = c->batch;
     if (m->du > PR_EMBED_MAX_D) {
         rc = pr_err(err, PR_E_RANGE, "vbpr: user width d (1 + groups) = %d > %d", m->du, PR_EMBED_MAX_D);
         goto fail;
@@ -122,58 +175,15 @@ static int vbpr_init(pr_model **out, const pr_dataset *data, const pr_features *
         m->r0[g] = m->fuse == FUSE_CONCAT ? 0 : m->c.off[g];
         m->r1[g] = m->fuse == FUSE_CONCAT ? m->c.D : m->c.off[g] + m->c.dim[g];
     }
-    int64_t D = m->c.D, nT = (int64_t)nu * m->du, nG = (int64_t)ni * m->K;
-    pr_params_init(&m->P);
-    int64_t oT = pr_params_add_ex(&m->P, "user", nu, m->du, PR_PARAM_SPARSE);
-    int64_t oG = pr_params_add_ex(&m->P, "item", ni, m->K, PR_PARAM_SPARSE);
-    int64_t ob = m->bias ? pr_params_add_ex(&m->P, "bias", ni, 1, PR_PARAM_SPARSE) : -1;
-    int64_t oE = pr_params_add(&m->P, "E", D, m->K1);
-    if ((rc = pr_params_alloc(&m->P, err))) goto fail;
-    pr_optim_cfg cfg;
-    pr_optim_cfg_defaults(&cfg, kind == PR_EMB_SGD ? PR_OPT_SGD : PR_OPT_ADAM);
-    cfg.lr = c->lr;
-    cfg.weight_decay = m->wd;
-    if ((rc = pr_optim_init_params(&m->dopt, &cfg, &m->P, err))) goto fail;
-    m->base.params = m->P.w;
-    m->base.n_params = m->P.n_params;
-    m->T = m->P.w + oT;
-    m->Gi = m->P.w + oG;
-    m->bi = ob >= 0 ? m->P.w + ob : NULL;
-    m->Et = m->P.w + oE;
-    m->dEt = m->P.g + oE;
-    m->cap = c->batch;
-    int nth = pr_pool_size(pool), M1 = m->c.n_mod + 1, GK1 = m->G * m->K1;
-    m->X = pr_alloc_aligned((size_t)m->cap * D, sizeof *m->X);
-    m->P_ = pr_alloc_aligned((size_t)m->cap * GK1, sizeof *m->P_);
-    m->dP = pr_alloc_aligned((size_t)m->cap * GK1, sizeof *m->dP);
-    m->x = pr_malloc((size_t)m->cap, sizeof *m->x);
-    m->jj = pr_malloc((size_t)m->cap, sizeof *m->jj);
-    m->loss_part = pr_calloc((size_t)nth, sizeof *m->loss_part);
-    if (!m->X || !m->P_ || !m->dP || !m->x || !m->jj || !m->loss_part) goto oom;
-    if (pr_moddrop_on(&m->drop)) {
-        m->keep_i = pr_malloc((size_t)m->cap * M1, 1);
-        m->keep_j = pr_malloc((size_t)m->cap * M1, 1);
-        if (!m->keep_i || !m->keep_j) goto oom;
+    if ((rc = declare_params(m, nu, ni, kind, err))) goto fail;
+    if (alloc_state(m, nu, ni, kind, pool)) {
+        rc = pr_err(err, PR_E_NOMEM, "vbpr: %d users x %d items, %d features, d=%d, batch %d", nu, ni,
+                    m->c.D, m->K, m->cap);
+        goto fail;
     }
-    /* Xavier normal, as MMRec initialises every VBPR parameter */
-    pr_rng r;
-    pr_rng_init(&r, c->seed, 0x76627072ULL);
-    pr_init_xavier_normal(m->T, nT, nu, m->du, &r);
-    pr_init_xavier_normal(m->Gi, nG, ni, m->K, &r);
-    pr_init_xavier_normal(m->Et, D * m->K1, D, m->K, &r);
-    if (pr_embed_init(&m->eT, m->T, nu, m->du, kind) || pr_embed_init(&m->eG, m->Gi, ni, m->K, kind) ||
-        pr_rowgrad_init(&m->gT, nu, m->du, m->cap, kind == PR_EMB_ADAM_DENSE) ||
-        pr_rowgrad_init(&m->gG, ni, m->K, 2 * (int64_t)m->cap, kind == PR_EMB_ADAM_DENSE))
-        goto oom;
-    if (m->bi && (pr_embed_init(&m->eb, m->bi, ni, 1, kind) ||
-                  pr_rowgrad_init(&m->gb, ni, 1, 2 * (int64_t)m->cap, kind == PR_EMB_ADAM_DENSE)))
-        goto oom;
     pr_blas_threads(1); /* pool threads each run their own GEMMs */
     *out = &m->base;
     return 0;
-oom:
-    rc = pr_err(err, PR_E_NOMEM, "vbpr: %d users x %d items, %d features, d=%d, batch %d", nu, ni,
-                m->c.D, m->K, m->cap);
 fail:
     vbpr_free(&m->base);
     return rc;

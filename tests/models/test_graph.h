@@ -155,6 +155,32 @@ static inline int g_snap_equal(const pr_snapshot *a, const pr_snapshot *b) {
            memcmp(a->V, b->V, (size_t)a->n_items * a->d * sizeof(float)) == 0;
 }
 
+/* One Adam step from fresh moments moves every parameter with a nonzero
+ * gradient by lr g / (|g| + eps) ~ lr sign(g) and leaves the others: checks
+ * that a model's optimizer plumbing (row slots, wide-table splits) updates
+ * exactly the right entries. Entries [lo, hi) of the block are checked;
+ * returns the number of wrong ones. */
+static inline int64_t g_first_step_check(pr_model *m, const pr_batch *b, int64_t lo, int64_t hi, float lr) {
+    m->ops->forward(m, b);
+    m->ops->backward(m, b);
+    float *g = malloc((size_t)m->n_params * sizeof *g), *w0 = malloc((size_t)m->n_params * sizeof *w0);
+    if (m->ops->dense_grad) m->ops->dense_grad(m, g);
+    else memcpy(g, m->grads, (size_t)m->n_params * sizeof *g);
+    memcpy(w0, m->params, (size_t)m->n_params * sizeof *w0);
+    m->ops->step(m, b);
+    int64_t bad = 0, moved = 0;
+    for (int64_t k = lo; k < hi; k++) {
+        double dw = (double)m->params[k] - w0[k];
+        double want = g[k] == 0.0f ? 0.0 : -lr * g[k] / (fabs(g[k]) + 1e-8);
+        if (fabs(dw - want) > 1e-3 * lr + 1e-6 * fabs(w0[k])) bad++;
+        moved += dw != 0;
+    }
+    if (moved == 0) bad++; /* nothing moved: the check would be vacuous */
+    free(g);
+    free(w0);
+    return bad;
+}
+
 /* A fixed batch over a tiny graph. */
 static const int32_t g_bu[] = {0, 1, 2, 0, 5, 3}, g_bi[] = {1, 2, 3, 1, 7, 0}, g_bj[] = {4, 0, 7, 6, 1, 5};
 

@@ -59,6 +59,9 @@ TEST(test_lattice_wide_feature_table_step) {
         pr_error err;
         CHECK_EQ_INT(m->ops->epoch_begin(m, 1, &err), 0);
         pr_batch b = {6, 1, g_bu, g_bi, g_bj, 0};
+        /* every 7th parameter against central differences (the wide table's
+         * chunks included), then the step against that gradient */
+        CHECK(g_gradcheck_ex(m, &b, 0.5f, 3e-2f, 3, 0, 7) < 2e-3);
         CHECK_EQ_INT(g_first_step_check(m, &b, 0, m->n_params, c.lr), 0);
         m->ops->free(m);
     }

@@ -12,10 +12,10 @@
 
 typedef struct {
     const pr_csr *A;
-    const float *X, *Z; /* Z: (n_rows, d) added to the product instead of beta * Y, or NULL */
+    const float *X, *Z; /* Z: (n_rows, d) added as zs * Z instead of beta * Y, or NULL */
     float *Y;
     int d;
-    float alpha, beta;
+    float alpha, beta, zs;
 } spmm_job;
 
 /* First row whose first nonzero is at or after nonzero t (lower bound on indptr). */
@@ -49,7 +49,7 @@ static inline void axpy_panel(float v, const float *restrict x, float *restrict 
  * element and no FMA contraction under -std=c11, so results are identical to
  * the baseline version). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void spmm_rows(void *ctx, int ith, int nth) {
     spmm_job *J = ctx;
@@ -68,7 +68,7 @@ static void spmm_rows(void *ctx, int ith, int nth) {
             float *yk = y + k0;
             if (J->Z) {
                 const float *z = J->Z + (int64_t)r * d + k0;
-                for (int k = 0; k < w; k++) yk[k] = J->alpha * acc[k] + z[k];
+                for (int k = 0; k < w; k++) yk[k] = J->alpha * acc[k] + J->zs * z[k];
             } else if (J->beta == 0.0f) {
                 for (int k = 0; k < w; k++) yk[k] = J->alpha * acc[k];
             } else {
@@ -80,13 +80,13 @@ static void spmm_rows(void *ctx, int ith, int nth) {
 
 void pr_spmm(pr_pool *pool, const pr_csr *A, const float *X, int d, float alpha, float beta,
              float *Y) {
-    spmm_job J = {A, X, NULL, Y, d, alpha, beta};
+    spmm_job J = {A, X, NULL, Y, d, alpha, beta, 0.0f};
     pr_pool_run(pool, spmm_rows, &J);
 }
 
-/* Y = A X + Z (Z may alias Y: each row reads its Z row before writing it). */
-static void spmm_add(pr_pool *pool, const pr_csr *A, const float *X, const float *Z, int d, float *Y) {
-    spmm_job J = {A, X, Z, Y, d, 1.0f, 0.0f};
+/* Y = s (A X + Z) (Z may alias Y: each row reads its Z row before writing it). */
+static void spmm_add(pr_pool *pool, const pr_csr *A, const float *X, const float *Z, int d, float s, float *Y) {
+    spmm_job J = {A, X, Z, Y, d, s, 0.0f, s};
     pr_pool_run(pool, spmm_rows, &J);
 }
 
@@ -234,16 +234,20 @@ int pr_csr_normalize(pr_csr *A, int norm, int binary, pr_error *err) {
 
 /* ---- layer-mean propagation ---------------------------------------------- */
 
-/* Horner: acc_0 = X, acc_l = X + A acc_{l-1}; acc_L = sum_l A^l X. */
+/* Horner: acc_0 = X, acc_l = X + A acc_{l-1}; acc_L = sum_l A^l X. The last
+ * product writes out directly, scaled by 1/(L+1). */
 void pr_spmm_layer_mean(pr_pool *pool, const pr_csr *A, int L, const float *X, int d, float *tmp,
                         float *out) {
     int64_t nd = (int64_t)A->n_rows * d;
+    if (L == 0) {
+        memcpy(out, X, (size_t)nd * sizeof *out);
+        return;
+    }
     const float *cur = X;
-    for (int l = 1; l <= L; l++) { /* alternate the two scratch halves */
+    for (int l = 1; l < L; l++) { /* alternate the two scratch halves */
         float *dst = tmp + (l & 1) * nd;
-        spmm_add(pool, A, cur, X, d, dst);
+        spmm_add(pool, A, cur, X, d, 1.0f, dst);
         cur = dst;
     }
-    float s = 1.0f / (float)(L + 1);
-    for (int64_t k = 0; k < nd; k++) out[k] = s * cur[k];
+    spmm_add(pool, A, cur, X, d, 1.0f / (float)(L + 1), out);
 }

@@ -85,7 +85,7 @@ int pr_csr_normalize(pr_csr *A, int norm, int binary, pr_error *err);
 /* ---- layer-mean propagation ---------------------------------------------- */
 
 /* out (n, d) = 1/(L+1) sum_{l=0..L} A^l X (n, d), A square (n, n). tmp is
- * (2, n, d) scratch; out may alias X. For the backward pass call it with A^T
+ * (2, n, d) scratch; out must not alias X or tmp. For the backward pass call it with A^T
  * (A itself when it is symmetric) and dOut: dX = 1/(L+1) sum_l (A^T)^l dOut. */
 void pr_spmm_layer_mean(pr_pool *pool, const pr_csr *A, int L, const float *X, int d, float *tmp,
                         float *out);

@@ -158,8 +158,8 @@ int pr_knn_build(const float *X, int32_t n, int dim, const pr_knn_opts *o, pr_po
     J.dim = dim;
     J.k = o->k;
     J.self = o->self;
-    J.rb = o->row_block > 0 ? o->row_block : 256;
-    J.cb = o->col_block > 0 ? o->col_block : 8192;
+    J.rb = PR_MAX(1, PR_MIN(o->row_block > 0 ? o->row_block : 256, n));
+    J.cb = PR_MAX(1, PR_MIN(o->col_block > 0 ? o->col_block : 8192, n));
     uint8_t *has = NULL, *ok = NULL;
     float *Xn = pr_rows_l2(X, n, dim);
     J.nb_idx = pr_malloc((size_t)n * o->k + 1, sizeof *J.nb_idx);

@@ -50,7 +50,7 @@
 #include "nn/embedding.h"
 
 typedef struct {
-    int dim;
+    int dim, split;      /* split: the optimizer sees F as (n_items split, dim / split) */
     float *F;            /* (n_items, dim) view of params, or borrowed features when frozen */
     float *W, *b;        /* views: (dim, d), (d) */
     pr_embed eF, eW, eb;
@@ -175,6 +175,17 @@ static int build_item_graph(freedom *m, const pr_features *f, pr_error *err) {
     return rc;
 }
 
+/* A feature table (n_items, dim) wider than the embedding optimizer's rows
+ * (PR_EMBED_MAX_D) is handed to it as (n_items c, dim / c): row r's chunk q
+ * is row r c + q of the same memory, and a gradient matrix (nb, dim) is
+ * (nb c, dim / c) too. c is the smallest divisor of dim giving rows of at
+ * most PR_EMBED_MAX_D. */
+static int table_split(int dim) {
+    int c = (dim + PR_EMBED_MAX_D - 1) / PR_EMBED_MAX_D;
+    while (dim % c) c++;
+    return c;
+}
+
 static int alloc_mod(freedom *m, fr_mod *md, int kind, float *base_F, const float *X, pr_rng *r) {
     int dense = kind == PR_EMB_ADAM_DENSE, d = m->d;
     int64_t cap2 = 2 * (int64_t)m->cap;
@@ -197,8 +208,10 @@ static int alloc_mod(freedom *m, fr_mod *md, int kind, float *base_F, const floa
         return PR_E_NOMEM;
     for (int s = 0; s < md->dim; s++) md->gW.row[s] = s;
     md->gb.row[0] = 0;
-    if (base_F && (pr_embed_init(&md->eF, md->F, m->ni, md->dim, kind) ||
-                   pr_rowgrad_init(&md->gF, m->ni, md->dim, PR_MIN(cap2, (int64_t)m->ni), dense)))
+    int c = md->split = table_split(md->dim);
+    if ((int64_t)m->ni * c > INT32_MAX) return PR_E_RANGE;
+    if (base_F && (pr_embed_init(&md->eF, md->F, m->ni * c, md->dim / c, kind) ||
+                   pr_rowgrad_init(&md->gF, m->ni * c, md->dim / c, PR_MIN(cap2, (int64_t)m->ni) * c, dense)))
         return PR_E_NOMEM;
     return 0;
 }
@@ -475,8 +488,10 @@ static void linear_backward(freedom *m, fr_mod *md) {
     if (!m->tune) return;
     /* gF (nb, dim) = dP (nb, d) . W^T (d, dim) */
     par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, m->nb, md->dim, d, md->dP, d, md->W, d, 0.0f, md->gF.g, md->dim);
-    for (int32_t s = 0; s < m->nb; s++) md->gF.row[s] = m->uniq[s];
-    md->gF.n = m->nb;
+    int c = md->split;
+    for (int32_t s = 0; s < m->nb; s++)
+        for (int q = 0; q < c; q++) md->gF.row[s * c + q] = m->uniq[s] * c + q;
+    md->gF.n = (int64_t)m->nb * c;
 }
 
 static void freedom_backward(pr_model *base, const pr_batch *bt) {

@@ -47,7 +47,7 @@
 #include "nn/embedding.h"
 
 typedef struct {
-    int dim;
+    int dim, split;      /* split: the optimizer sees F as (n_items split, dim / split) */
     float *F, *W, *b;    /* F (n_items, dim) view or borrowed; W (dim, d_f); b (d_f) */
     pr_embed eF, eW, eb;
     pr_rowgrad gF, gW, gb; /* slot = row; used on graph batches only */
@@ -199,6 +199,17 @@ done:
 
 /* ---- init ---------------------------------------------------------------------- */
 
+/* A feature table (n_items, dim) wider than the embedding optimizer's rows
+ * (PR_EMBED_MAX_D) is handed to it as (n_items c, dim / c): row r's chunk q
+ * is row r c + q of the same memory, and a gradient matrix (nb, dim) is
+ * (nb c, dim / c) too. c is the smallest divisor of dim giving rows of at
+ * most PR_EMBED_MAX_D. */
+static int table_split(int dim) {
+    int c = (dim + PR_EMBED_MAX_D - 1) / PR_EMBED_MAX_D;
+    while (dim % c) c++;
+    return c;
+}
+
 static int alloc_mod(lattice *m, lt_mod *md, const pr_modality *src, int kind, float *F, pr_rng *r,
                      pr_error *err) {
     int dense = kind == PR_EMB_ADAM_DENSE, df = m->df;
@@ -223,9 +234,12 @@ static int alloc_mod(lattice *m, lt_mod *md, const pr_modality *src, int kind, f
     for (int s = 0; s < md->dim; s++) md->gW.row[s] = s;
     md->gb.row[0] = 0;
     if (F) {
-        if (pr_embed_init(&md->eF, F, ni, md->dim, kind) || pr_rowgrad_init(&md->gF, ni, md->dim, ni, dense))
+        int c = md->split = table_split(md->dim);
+        if ((int64_t)ni * c > INT32_MAX) return pr_err(err, PR_E_RANGE, "lattice: '%s' table too large", src->name);
+        if (pr_embed_init(&md->eF, F, ni * c, md->dim / c, kind) ||
+            pr_rowgrad_init(&md->gF, ni * c, md->dim / c, (int64_t)ni * c, dense))
             return pr_err(err, PR_E_NOMEM, "lattice: modality '%s'", src->name);
-        for (int32_t s = 0; s < ni; s++) md->gF.row[s] = s;
+        for (int32_t s = 0; s < ni * c; s++) md->gF.row[s] = s;
     }
     /* the original graph: top-k cosine of the initial features, sym-normalised */
     pr_knn_opts o;
@@ -497,7 +511,7 @@ static void graph_backward(lattice *m) {
         if (m->tune) {
             par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, ni, md->dim, df, md->dPn, df, md->W, df, 0.0f, md->gF.g,
                      md->dim);
-            md->gF.n = ni;
+            md->gF.n = (int64_t)ni * md->split;
         }
     }
     /* softmax: da_k = w_k (dw_k - sum_m w_m dw_m) */

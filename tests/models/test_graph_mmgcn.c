@@ -67,6 +67,7 @@ TEST(test_mmgcn_bit_identical_runs) {
 }
 
 TEST(test_mmgcn_quality_with_content) {
+    if (t_sanitized()) T_SKIP("quality: training runs in the optimised suite");
     /* MMGCN runs every layer of every modality over the whole graph each
      * batch: a smaller problem than the other graph models' tests */
     pr_dataset *d = synth_clusters(200, 200, 8, 20, 0.9, 7);

@@ -60,8 +60,6 @@ static inline double nn_check(pr_params *P, const float *g, pr_gradcheck_fn f, v
                               int precision) {
     pr_gradcheck_cfg cfg;
     pr_gradcheck_defaults(&cfg, precision);
-    if (getenv("NN_EPS")) cfg.eps = atof(getenv("NN_EPS"));
-    if (getenv("NN_ORDER")) cfg.order = atoi(getenv("NN_ORDER"));
     pr_gradcheck_result res;
     pr_error err = {0};
     int rc = pr_gradcheck(P->w, g, P->n_params, P, f, ctx, &cfg, &res, &err);

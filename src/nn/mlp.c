@@ -6,6 +6,7 @@
  * followed by two backward scratch areas of B max(dims[1..L]) floats each. */
 #include "mlp.h"
 
+#include <assert.h>
 #include <stdio.h>
 
 #include "nn/dropout.h"
@@ -96,6 +97,7 @@ int64_t pr_mlp_act_size(const pr_mlp *m, int B) {
 
 const float *pr_mlp_forward(const pr_mlp *m, const float *w, const float *x, float *act, int B,
                             int train, pr_rng *r) {
+    assert(r || !train || m->dropout == 0.0f); /* dropout needs an rng */
     const float *in = x;
     layer_bufs lb = {0};
     for (int l = 0; l < m->n_layers; l++) {

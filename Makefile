@@ -21,6 +21,7 @@ LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 CLI_SRC := $(shell find src/cli -name '*.c' | sort)
 TEST_SRC:= $(shell find tests -name 'test_*.c' | sort)
 BENCH_SRC:= $(shell find bench -name 'bench_*.c' 2>/dev/null | sort)
+BENCH_TOOLS:= $(patsubst bench/%.c,$(B)/bench/%,$(filter-out bench/bench_%.c,$(wildcard bench/*.c)))
 DEMO_SRC:= $(shell find demo -name '*.c' 2>/dev/null | sort)
 TEST_HELPERS := $(shell find tests -name '*.c' ! -name 'test_*.c' | sort)
 
@@ -86,7 +87,7 @@ test-asan: | $(DEPS_OK)
 	@POLYREC=build/asan/polyrec PR_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    scripts/run-tests.sh "asan+ubsan" $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-bench: $(B)/polyrec $(BENCH_BIN)
+bench: $(B)/polyrec $(BENCH_BIN) $(BENCH_TOOLS)
 	@POLYREC=$(B)/polyrec scripts/run-bench.sh $(BENCH_BIN) $(wildcard bench/*.sh)
 
 demo: $(B)/polyrec $(DEMO_BIN)

@@ -23,7 +23,8 @@
  * default 10%) arrives after the cut at day 180 and is the cold set: events
  * on them go to cold.tsv, the rest to warm.tsv (what models train on).
  * The story is planted: shopper "maya" likes red floral dresses (her warm
- * history holds 4 of the shop's 6 warm red floral dresses) and the newest
+ * history holds 6 of the shop's 8 warm red floral dresses; 5% of shoppers
+ * share her style) and the newest
  * item is a brand-new "red floral summer dress" she later buys.
  *
  * Output in DIR (ITEMS and interaction formats of docs/formats.md):
@@ -59,12 +60,13 @@
 #define T_START 1704067200LL /* 2024-01-01 */
 #define T_CUT (T_START + 180 * DAY)
 #define T_END (T_CUT + 30 * DAY)
-#define SHOPGEN_VERSION 2 /* bump when the same seed gives another shop: demo.sh regenerates */
+#define SHOPGEN_VERSION 3 /* bump when the same seed gives another shop: demo.sh regenerates */
 #define STORY_CAT 3 /* dress */
 #define STORY_COL 0 /* red */
 #define STORY_PAT 4 /* floral */
-#define STORY_WARM 6 /* warm red floral dresses in the shop */
-#define STORY_HISTORY 4 /* of which maya bought */
+#define STORY_WARM 8 /* warm red floral dresses in the shop */
+#define STORY_HISTORY 6 /* of which maya bought */
+#define STORY_STYLE_SHARE 0.05f /* shoppers who share her style, besides the uniform draw */
 
 /* ---- attributes and words ------------------------------------------------ */
 
@@ -546,7 +548,7 @@ static void make_users(shop *s) {
         float tot = 0;
         for (int k = 0; k < 3; k++) tot += us->w[k] = kind_w[us->kind][k] * (0.8f + 0.4f * pr_rng_float(&r));
         for (int k = 0; k < 3; k++) us->w[k] /= tot;
-        int st = u == 0 ? 0 : (int)pr_rng_below(&r, N_STYLES);
+        int st = u == 0 || pr_rng_float(&r) < STORY_STYLE_SHARE ? 0 : (int)pr_rng_below(&r, N_STYLES);
         us->cols = style[st][0], us->pats = style[st][1], us->cats = style[st][2];
         if (u > 0 && pr_rng_float(&r) < STYLE_TWEAK) {
             switch (pr_rng_below(&r, 3)) {
@@ -560,7 +562,7 @@ static void make_users(shop *s) {
         snprintf(us->id, sizeof us->id, "u%04d", u);
         if (u == 0) {
             snprintf(us->id, sizeof us->id, "maya");
-            us->n_events = 14;
+            us->n_events = 16;
         }
     }
 }
@@ -586,7 +588,7 @@ static int cmp_event(const void *a, const void *b) {
 }
 
 /* Draw every shopper's events from her taste (see the file comment). maya's
- * history is planted: 4 warm red floral dresses, the rest from her taste
+ * history is planted: 6 warm red floral dresses, the rest from her taste
  * among warm items, and the new dress after the cut. */
 static int make_events(shop *s, pr_error *err) {
     int n = s->n_items, rc = 0;
@@ -600,7 +602,7 @@ static int make_events(shop *s, pr_error *err) {
         pr_rng r;
         pr_rng_init(&r, s->seed, 3000000 + (uint64_t)u);
         int story = us->kind == KIND_STORY;
-        float beta = story ? 7.0f : 5.0f;
+        float beta = story ? 9.0f : 5.0f;
         acc = 0;
         for (int i = 0; i < n; i++) {
             const item *it = &s->items[i];

@@ -386,6 +386,11 @@ static void margin_slice(void *ctx, int ith, int nth) {
         m->x[s] = x;
         m->ls[s * nl] = softplus(-x);
         for (int q = 0; q < m->n_mod; q++) {
+            if (reg == 0.0f) { /* no auxiliary losses: projections were skipped */
+                m->y[s * m->n_mod + q] = 0.0f;
+                m->ls[s * nl + 1 + q] = 0.0;
+                continue;
+            }
             const float *pi = m->mod[q].P + (int64_t)m->si[s] * d, *pj = m->mod[q].P + (int64_t)m->sj[s] * d;
             float y = 0;
             for (int k = 0; k < d; k++) y += eu[k] * (pi[k] - pj[k]);
@@ -415,7 +420,8 @@ static double freedom_forward(pr_model *base, const pr_batch *bt) {
     freedom *m = (freedom *)base;
     propagate(m, m->A);
     gather_items(m, bt);
-    for (int q = 0; q < m->n_mod; q++) project(m, &m->mod[q]);
+    if (base->cfg->reg != 0.0f) /* reg = 0: the modality losses and their gradients vanish */
+        for (int q = 0; q < m->n_mod; q++) project(m, &m->mod[q]);
     batch_job J = {m, bt};
     pr_pool_run(base->pool, margin_slice, &J);
     double loss = 0;
@@ -440,6 +446,7 @@ static void scatter_slice(void *ctx, int ith, int nth) {
     for (int q = 0; q < m->n_mod; q++)
         memset(m->mod[q].dP + s0 * d, 0, (size_t)(s1 - s0) * d * sizeof(float));
     float invB = 1.0f / (float)bt->B, reg = m->base.cfg->reg;
+    int n_aux = reg != 0.0f ? m->n_mod : 0; /* reg = 0: no projections were made */
     for (int64_t s = 0; s < bt->B; s++) {
         int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
         const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
@@ -447,7 +454,7 @@ static void scatter_slice(void *ctx, int ith, int nth) {
         if (u >= r0 && u < r1) {
             float *gu = m->G + (int64_t)u * d;
             for (int k = 0; k < d; k++) gu[k] += g * (ei[k] - ej[k]);
-            for (int q = 0; q < m->n_mod; q++) {
+            for (int q = 0; q < n_aux; q++) {
                 float h = -reg * sigmoid(-m->y[s * m->n_mod + q]) * invB;
                 const float *pi = m->mod[q].P + (int64_t)m->si[s] * d, *pj = m->mod[q].P + (int64_t)m->sj[s] * d;
                 for (int k = 0; k < d; k++) gu[k] += h * (pi[k] - pj[k]);
@@ -461,7 +468,7 @@ static void scatter_slice(void *ctx, int ith, int nth) {
             float *gj = m->G + (int64_t)j * d;
             for (int k = 0; k < d; k++) gj[k] -= g * eu[k];
         }
-        for (int q = 0; q < m->n_mod; q++) {
+        for (int q = 0; q < n_aux; q++) {
             float h = -reg * sigmoid(-m->y[s * m->n_mod + q]) * invB;
             if (m->si[s] >= s0 && m->si[s] < s1) {
                 float *dp = m->mod[q].dP + (int64_t)m->si[s] * d;
@@ -511,7 +518,16 @@ static void freedom_backward(pr_model *base, const pr_batch *bt) {
     float *gi = m->grad.g + nud;
     for (int64_t k = 0; k < nid; k++) gi[k] += h[k];
     m->grad.n = m->n;
-    for (int q = 0; q < m->n_mod; q++) linear_backward(m, &m->mod[q]);
+    for (int q = 0; q < m->n_mod; q++) {
+        fr_mod *md = &m->mod[q];
+        if (base->cfg->reg != 0.0f) {
+            linear_backward(m, md);
+        } else { /* zero gradients, nothing to apply */
+            memset(md->gW.g, 0, (size_t)md->dim * d * sizeof(float));
+            memset(md->gb.g, 0, (size_t)d * sizeof(float));
+            md->gW.n = md->gb.n = md->gF.n = 0;
+        }
+    }
 }
 
 static void freedom_step(pr_model *base, const pr_batch *bt) {

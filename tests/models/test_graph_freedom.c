@@ -2,7 +2,7 @@
  * graph, tuned and frozen features), determinism, quality with content. */
 #include "models/test_graph.h"
 
-static void gradcheck(int tune, int pruned) {
+static void gradcheck(int tune, int pruned, float reg) {
     pr_dataset *d = synth_clusters(6, 8, 2, 4, 0.8, 5);
     int dims[] = {3, 5};
     pr_features *f = g_features(8, 2, 2, dims, 9);
@@ -10,7 +10,7 @@ static void gradcheck(int tune, int pruned) {
     pr_config_defaults(&c);
     c.d = 4;
     c.batch = 6;
-    c.reg = 0.7f; /* weight of the auxiliary modality losses */
+    c.reg = reg; /* weight of the auxiliary modality losses */
     pr_config_set(&c, "knn_k", "3", NULL);
     pr_config_set(&c, "tune_feat", tune ? "1" : "0", NULL);
     pr_config_set(&c, "dropout", "0.5", NULL);
@@ -27,9 +27,10 @@ static void gradcheck(int tune, int pruned) {
     synth_free(d);
 }
 
-TEST(test_freedom_gradcheck_tuned_features) { gradcheck(1, 0); }
-TEST(test_freedom_gradcheck_frozen_features) { gradcheck(0, 0); }
-TEST(test_freedom_gradcheck_pruned_graph) { gradcheck(1, 1); }
+TEST(test_freedom_gradcheck_tuned_features) { gradcheck(1, 0, 0.7f); }
+TEST(test_freedom_gradcheck_frozen_features) { gradcheck(0, 0, 0.7f); }
+TEST(test_freedom_gradcheck_pruned_graph) { gradcheck(1, 1, 0.7f); }
+TEST(test_freedom_gradcheck_no_modality_loss) { gradcheck(1, 1, 0.0f); }
 
 /* A 2,050-d modality: its table goes to the optimizer as (n_items 5, 410). */
 TEST(test_freedom_wide_feature_table_step) {
@@ -127,6 +128,7 @@ int main(void) {
     RUN(test_freedom_gradcheck_tuned_features);
     RUN(test_freedom_gradcheck_frozen_features);
     RUN(test_freedom_gradcheck_pruned_graph);
+    RUN(test_freedom_gradcheck_no_modality_loss);
     RUN(test_freedom_wide_feature_table_step);
     RUN(test_freedom_needs_features);
     RUN(test_freedom_bit_identical);

@@ -156,6 +156,13 @@ int main(int argc, char **argv) {
         printf("| %s | %.2f M samples/s | plain loop x %d threads = %.2f M/s | %.2f |\n", modes[k].label,
                r / 1e6, threads, threads * plain / 1e6, r / (threads * plain));
     }
+    /* one thread: no pool hand-offs, so the per-thread cost against the plain
+     * loop shows even when the machine is shared */
+    pr_pool *one = pr_pool_new(1);
+    double r1 = train_rate(d, one, "sgd", 1, 16384, 3);
+    printf("| BPR-MF sgd hogwild, 1 thread | %.2f M samples/s | plain loop, 1 thread = %.2f M/s | %.2f |\n",
+           r1 / 1e6, plain / 1e6, r1 / plain);
+    pr_pool_free(one);
     /* full ranking of every test user with top-20 */
     pr_snapshot s;
     pr_snapshot_alloc(&s, NU, NI, 64, 0);

@@ -403,7 +403,7 @@ static void svg_weights(FILE *f, const float *w, int n, char *const *names, int 
         fprintf(f, "<rect x=\"%.1f\" y=\"1\" width=\"%.1f\" height=\"16\" fill=\"%s\"><title>", x, ww, wc[k % 5]);
         esc(f, names[k]);
         fprintf(f, " %.2f</title></rect>", w[k]);
-        if (ww > 34) {
+        if (ww > 6.0 * (strlen(names[k]) + 5)) { /* room for "name 0.00" at 10 px */
             fprintf(f, "<text x=\"%.1f\" y=\"13\" font-size=\"10\" fill=\"#fff\">", x + 3);
             esc(f, names[k]);
             fprintf(f, " %.2f</text>", w[k]);

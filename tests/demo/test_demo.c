@@ -8,9 +8,9 @@
  *     new items only in cold.tsv, photos that decode and are red where red;
  *   - the story: the new dress reaches maya's top 10 under the multimodal model
  *     the story is told with, and not under ID-only BPR-MF;
- *   - cold Recall@20 of every multimodal model far above BPR-MF's (which has
- *     no way to place a new item) among the new items, above it among all
- *     items, and the story's model far above it there too;
+ *   - cold recall of every multimodal model far above BPR-MF's, which has no
+ *     way to place a new item: among all items (Recall@20), and among the new
+ *     items (Recall@10 against chance, BPR-MF's level);
  *   - the report: well-formed HTML (tests/demo/htmlcheck.h, which is itself
  *     checked on broken pages), no script, every image it shows exists;
  *   - where chromium is installed, the report renders headless to a PNG of the
@@ -247,6 +247,7 @@ TEST(test_small_demo_claims) {
     /* BPR-MF cannot place a new item: the dress is not in her top 10, and cold recall among all items is ~0 */
     double bpr_all = kv_num(TD "/out/results/bprmf/cold.txt", "cold.all.recall@20");
     double bpr_new = kv_num(TD "/out/results/bprmf/cold.txt", "cold.new.recall@10");
+    double chance = 10.0 / kv_num(TD "/out/shop/shop.txt", "new_items");
     CHECK(bpr_all < 0.02);
     static const char *const mm[] = {"attention", "concat", "vbpr"};
     int n_mm = 0, story_checked = 0;
@@ -255,17 +256,17 @@ TEST(test_small_demo_claims) {
         n_mm++;
         snprintf(path, sizeof path, "%s/%s/cold.txt", R, mm[k]);
         double all = kv_num(path, "cold.all.recall@20"), nw = kv_num(path, "cold.new.recall@10");
-        fprintf(stderr, "  %s: cold recall@20 among all items %.4f, recall@10 among new %.4f (bprmf %.4f, %.4f)\n",
-                mm[k], all, nw, bpr_all, bpr_new);
-        /* "far above": among the new items, 1.5x BPR-MF's Recall@10 (it ranks them at random:
-         * 10 of the 40-60 new items of these small shops, 0.17-0.25; Recall@20 would be too
-         * close to 1 to compare) and 0.15 more; among all items, Recall@20 of every one above
-         * BPR-MF's ~0, the story's model by 0.05 */
-        CHECK(nw > 1.5 * bpr_new && nw > bpr_new + 0.15);
-        CHECK(all > bpr_all);
+        fprintf(stderr, "  %s: cold recall@20 among all items %.4f, recall@10 among new %.4f (bprmf %.4f, %.4f; chance %.4f)\n",
+                mm[k], all, nw, bpr_all, bpr_new, chance);
+        /* "far above": among all items, where BPR-MF's new items score 0 and never reach a
+         * top 20, every multimodal model by 0.03 and the story's model by 0.1; among the new
+         * items, Recall@10 at least 1.5x chance (10 / new items: BPR-MF's level, whose order
+         * of the tied new items is arbitrary) */
+        CHECK(all > bpr_all + 0.03);
+        CHECK(nw > 1.5 * chance);
         if (!story_checked) { /* the story is told with the first of attention, concat, vbpr */
             story_checked = 1;
-            CHECK(all > bpr_all + 0.05);
+            CHECK(all > bpr_all + 0.1);
             char dress[16];
             snprintf(dress, sizeof dress, "i%05d", san ? 400 : 600);
             snprintf(path, sizeof path, "%s/%s/after.json", R, mm[k]);

@@ -153,7 +153,7 @@ void pr_part_weights_save(pr_buf *b, int32_t n_items, int n_parts, const char na
     pr_buf_put_u32(b, (uint32_t)n_items);
     pr_buf_put_u32(b, (uint32_t)n_parts);
     for (int q = 0; q < n_parts; q++) pr_buf_put_str(b, names[q]);
-    pr_buf_put(b, w, (size_t)n_items * n_parts * sizeof *w);
+    pr_buf_put_f32s(b, w, (int64_t)n_items * n_parts);
 }
 
 int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *err) {

@@ -16,7 +16,7 @@
  *   added  items appended after training (add-item): id and unix time each
  *   partw  part weights of the items at training time (fused models only):
  *          u32 n_items, u32 n_parts, n_parts names ("id", then each
- *          modality), then (n_items, n_parts) float32; items added later
+ *          modality), then i64 count and (n_items, n_parts) float32; items added later
  *          have none (their content vectors are not kept in the file)
  * The runtime maps the file read-only; U, V and b are used in place.
  *

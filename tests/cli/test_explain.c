@@ -202,6 +202,7 @@ TEST(test_explain_item_cli) {
     snprintf(user, sizeof user, "%s", pr_idmap_name(r.users, 0));
     const float *w = pw.w + (int64_t)it * 3;
     CHECK_NEAR(w[0] + w[1] + w[2], 1.0, 1e-5);
+    float w1 = w[1];
     int top = w[1] > w[0] ? 1 : 0;
     top = w[2] > w[top] ? 2 : top;
     /* JSON: the stored numbers, the dominant part */
@@ -238,6 +239,16 @@ TEST(test_explain_item_cli) {
     CHECK_CONTAINS(out, "id 0.");
     pr_part_weights_free(&pw);
     pr_recsys_close(&r);
+    /* an item added after training: weights unknown, the trained ones unchanged */
+    CHECK_EQ_INT(run("add-item --model %s --id new1 --features image=0.5,0.1,0.3,0.5,0.4,0.3 "
+                     "--features text=0.1,0.2,0.3,0.4,0.5 --quiet", path), 0);
+    CHECK_EQ_INT(run("explain --model %s --item new1", path), 0);
+    CHECK_CONTAINS(out, "part weights are unknown");
+    CHECK_EQ_INT(run("explain --model %s --item %s --json", path, id), 0);
+    CHECK_NEAR(json_num(out, "image"), w1, 1e-5);
+    CHECK_EQ_INT(run("recommend --model %s --user %s --k 41 --explain --json", path, user), 0);
+    CHECK_CONTAINS(out, "{\"item\": \"new1\", \"score\": ");
+    CHECK(strstr(out, "\"new1\"") && strstr(strstr(out, "\"new1\""), "\"part_weights\": null"));
     /* a model without part weights says so */
     CHECK_EQ_INT(run("fit --data %s/inter.csv %s --model vbpr --dim 8 --epochs 2 --threads 1 --quiet --out %s/vbpr.model",
                      DIR_, feats, DIR_), 0);

@@ -505,6 +505,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     if ((rc = pr_partw_model_new(m, &m, err))) goto done;
     pr_model *pw = pr_partw_model_is(m) ? m : NULL; /* borrowed: cold_setup may wrap it */
     if ((rc = cold_setup(&cold, d, feat, &cfg, &m, err))) goto done;
+    pr_partw_model_cold_by_tower(pw, cold.own); /* cold items' weights: the tower's, as their V rows */
     if (!(pop = pr_calloc((size_t)d->n_items, sizeof *pop))) { rc = pr_err(err, PR_E_NOMEM, "fit"); goto done; }
     for (int64_t k = 0; k < d->train->nnz; k++) pop[d->train->indices[k]] += 1;
     eo.popularity = pop;

@@ -7,6 +7,7 @@
 
 #include "core/fileio.h"
 #include "models/content.h"
+#include "models/mapper.h"
 
 enum { HIST_BYTES = 64 << 20 };
 
@@ -18,6 +19,9 @@ typedef struct {
     struct { uint32_t crc; float *w; } *hist; /* w (n_items, M1) owned */
     int n_hist, cap_hist;
     int32_t *all;     /* (n_items) 0..n_items-1 */
+    int cold_tower;   /* cold items' weights from the tower */
+    uint8_t *cold;    /* (n_items) 1 = no training interactions */
+    int32_t n_cold;
 } partw;
 
 #define INNER(m) (((partw *)(m))->inner)
@@ -34,12 +38,44 @@ static void pw_free(pr_model *base) {
     for (int k = 0; k < w->n_hist; k++) free(w->hist[k].w);
     free(w->hist);
     free(w->all);
+    free(w->cold);
     if (w->inner) w->inner->ops->free(w->inner);
     free(w);
 }
 
 static uint32_t u_crc(const pr_snapshot *s) {
     return s->U ? pr_crc32c(0, s->U, (size_t)s->n_users * s->d * sizeof *s->U) : 0;
+}
+
+/* Rows of wts for the cold items through the current tower's weights(). */
+static int cold_weights(partw *w, float *wts, pr_error *err) {
+    const pr_tower_ops *to = pr_tower_find(w->inner->ops->name);
+    if (!to || !to->weights) return 0;
+    const pr_features *f = w->inner->feat;
+    pr_buf b;
+    pr_buf_init(&b);
+    pr_tower *t = NULL;
+    int rc = w->inner->ops->tower_save(w->inner, &b);
+    if (rc == 0 && b.oom) rc = PR_E_NOMEM;
+    if (rc) { rc = pr_err(err, rc, "%s: saving the item tower", w->inner->ops->name); goto done; }
+    pr_cur c;
+    pr_cur_init(&c, b.data, b.len, "tower");
+    if ((rc = to->load(&t, &c, err))) goto done;
+    t->ops = to;
+    for (int32_t i = 0; i < w->base.data->n_items && !rc; i++) {
+        if (!w->cold[i]) continue;
+        const float *x[PR_MAX_MODALITIES];
+        float *row = wts + (int64_t)i * w->M1;
+        if (pr_features_row(f, i, x) <= 0) {
+            for (int q = 0; q < w->M1; q++) row[q] = 0; /* no content: a zero row of V */
+            continue;
+        }
+        rc = to->weights(t, x, row, err);
+    }
+done:
+    if (t) t->ops->free(t);
+    pr_buf_free(&b);
+    return rc;
 }
 
 static int pw_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
@@ -61,13 +97,18 @@ static int pw_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     }
     float *wts = pr_malloc((size_t)ni * w->M1 + 1, sizeof *wts);
     if (!wts) return pr_err(err, PR_E_NOMEM, "part weights");
-    if ((rc = pr_fused_item_weights(w->inner, w->all, ni, wts, err))) {
+    if ((rc = pr_fused_item_weights(w->inner, w->all, ni, wts, err)) ||
+        (w->cold_tower && w->n_cold > 0 && (rc = cold_weights(w, wts, err)))) {
         free(wts);
         return rc;
     }
     w->hist[w->n_hist].crc = u_crc(out);
     w->hist[w->n_hist++].w = wts;
     return 0;
+}
+
+void pr_partw_model_cold_by_tower(pr_model *m, int on) {
+    if (pr_partw_model_is(m)) ((partw *)m)->cold_tower = on;
 }
 
 int pr_partw_model_is(const pr_model *m) { return m && m->ops && m->ops->free == pw_free; }
@@ -77,13 +118,17 @@ int pr_partw_model_new(pr_model *inner, pr_model **out, pr_error *err) {
     if (!inner->ops->forward || inner->ops->forward != pr_fused_forward) return 0;
     partw *w = pr_calloc(1, sizeof *w);
     int32_t ni = inner->data->n_items;
-    if (!w || !(w->all = pr_malloc((size_t)ni + 1, sizeof *w->all))) {
-        if (w) free(w);
+    if (!w || !(w->all = pr_malloc((size_t)ni + 1, sizeof *w->all)) || !(w->cold = pr_malloc((size_t)ni + 1, 1))) {
+        if (w) free(w->all);
+        free(w);
         inner->ops->free(inner);
         *out = NULL;
         return pr_err(err, PR_E_NOMEM, "part weights");
     }
-    for (int32_t i = 0; i < ni; i++) w->all[i] = i;
+    for (int32_t i = 0; i < ni; i++) w->all[i] = i, w->cold[i] = 1;
+    const pr_csr *tr = inner->data->train;
+    for (int64_t k = 0; k < tr->nnz; k++) w->cold[tr->indices[k]] = 0;
+    for (int32_t i = 0; i < ni; i++) w->n_cold += w->cold[i];
     w->inner = inner;
     w->M1 = 1 + (inner->feat ? inner->feat->n_mod : 0);
     w->base = *inner;

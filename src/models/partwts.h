@@ -22,6 +22,12 @@
 /* Wrap inner when it is a fused model (takes ownership of inner, also on
  * error); otherwise *out = inner and nothing changes (returns 0). */
 int pr_partw_model_new(pr_model *inner, pr_model **out, pr_error *err);
+/* Items without training interactions ("cold") get their row of V from the
+ * item tower when an outer wrapper places them (pr_tower_model_new): then
+ * their weights must be the tower's too (weights() from their content, the
+ * ID part 0), not those of an ID embedding training never touched. Call
+ * with on = 1 in that case; the default (0) records the fused weights. */
+void pr_partw_model_cold_by_tower(pr_model *m, int on);
 /* 1 when m is such a wrapper. */
 int pr_partw_model_is(const pr_model *m);
 /* The weights recorded with the snapshot `best`: *wts (best->n_items,

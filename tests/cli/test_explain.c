@@ -262,8 +262,63 @@ TEST(test_explain_item_cli) {
     synth_mm_free(&s);
 }
 
+/* Items without training interactions are placed by the kept epoch's tower:
+ * their stored weights are that tower's weights() of their content (ID 0). */
+TEST(test_cold_items_weights_from_the_tower) {
+    synth_mm_opts o;
+    data_opts(&o);
+    synth_mm s;
+    CHECK(synth_mm_make(&o, &s) == 0);
+    CHECK_EQ_INT(write_story(&s), 0);
+    CHECK_EQ_INT(run("fit --data %s/inter.csv --features image=%s/image.tsv --features text=%s/text.tsv "
+                     "--split cold-items:0.2 --model attention --dim 8 --epochs 15 --lr 0.01 --threads 1 --quiet "
+                     "--out %s/cold.model", DIR_, DIR_, DIR_, DIR_), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cold.model", DIR_);
+    pr_recsys r;
+    pr_error err;
+    pr_part_weights pw = {0};
+    CHECK_EQ_INT(pr_recsys_open(&r, path, &err), 0);
+    CHECK_EQ_INT(pr_recsys_part_weights(&r, &pw, &err), 0);
+    CHECK(r.tower != NULL && r.tower->ops->weights != NULL);
+    uint8_t *warm = pr_calloc((size_t)r.n_items, 1);
+    for (int64_t k = 0; k < r.train->nnz; k++) warm[r.train->indices[k]] = 1;
+    int n_cold = 0, n_warm_id = 0, n_warm = 0;
+    double maxd = 0;
+    for (int32_t i = 0; i < r.n_items && r.tower; i++) {
+        const float *w = pw.w + (int64_t)i * 3;
+        if (warm[i]) {
+            n_warm++;
+            n_warm_id += w[0] > 0;
+            continue;
+        }
+        int32_t j = pr_idmap_get(s.d->items, pr_idmap_name(r.items, i)); /* the synthetic item */
+        CHECK(j >= 0);
+        if (j < 0) continue;
+        const float *x[2];
+        for (int m = 0; m < 2; m++) {
+            const pr_modality *md = &s.f->mod[m];
+            x[m] = md->missing[j] ? NULL : md->X + (int64_t)j * md->dim;
+        }
+        float ref[3];
+        CHECK_EQ_INT(r.tower->ops->weights(r.tower, x, ref, &err), 0);
+        for (int q = 0; q < 3; q++) maxd = fmax(maxd, fabs(ref[q] - w[q]));
+        CHECK(w[0] == 0);
+        n_cold++;
+    }
+    printf("  %d cold items, %d of %d warm items with an ID part\n", n_cold, n_warm_id, n_warm);
+    CHECK(n_cold >= 4);
+    CHECK_EQ_INT(n_warm_id, n_warm);
+    CHECK_NEAR(maxd, 0, 1e-6);
+    free(warm);
+    pr_part_weights_free(&pw);
+    pr_recsys_close(&r);
+    synth_mm_free(&s);
+}
+
 int main(void) {
     RUN(test_weights_of_the_kept_epoch);
     RUN(test_explain_item_cli);
+    RUN(test_cold_items_weights_from_the_tower);
     return t_done();
 }

@@ -8,7 +8,12 @@
  * is linear in the history (models/foldin.h, pr_foldin_explain). For a known
  * user it is the same decomposition of the user refitted from her training
  * items, shown next to the model's own score. For ItemKNN it is exact: the
- * similarity of each history item to the item. */
+ * similarity of each history item to the item.
+ *
+ * With --item alone it says which part drives the item: the share of the ID
+ * embedding and of each modality in the item's vector, as fit recorded them
+ * for the kept (best) epoch (models/partwts.h, the "partw" section). Models
+ * without part weights and items added after training say so. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +28,7 @@ static const pr_flag flags[] = {
     {"model", "MODEL", "model file written by fit", 0},
     {"user", "ID", "a user of the model", 0},
     {"history", "ID,ID,...", "instead of --user: the items of a new user or a session", 0},
-    {"item", "ID", "the item to explain", 0},
+    {"item", "ID", "the item to explain; alone: which modality drives it", 0},
     {"k", "N", "how many history items to show (default 5)", 0},
     {"json", NULL, "print JSON", 0},
     {NULL, NULL, NULL, 0},
@@ -84,19 +89,66 @@ static int by_contrib(const void *a, const void *b) {
     return (x < y) - (x > y);
 }
 
+/* Which part (ID or modality) drives item i: its part weights, if known. */
+static int explain_item(const pr_recsys *r, const char *item, int32_t i, int json, pr_error *err) {
+    pr_part_weights pw;
+    int rc = pr_recsys_part_weights(r, &pw, err);
+    const char *why = NULL;
+    if (rc == PR_E_NOTFOUND) why = "the model has no part weights (only concat and attention fusion record them)";
+    else if (rc) return rc;
+    else if (i >= pw.n_items) why = "added after training: its part weights are unknown (the file keeps no content vectors)";
+    if (json) {
+        printf("{\"item\": ");
+        cli_json_str(stdout, item);
+        printf(", \"model\": ");
+        cli_json_str(stdout, r->model);
+        if (why) {
+            printf(", \"weights\": null, \"reason\": ");
+            cli_json_str(stdout, why);
+        }
+    } else {
+        printf("item '%s' (%s): ", item, r->model);
+        if (why) printf("%s\n", why);
+    }
+    if (!why) {
+        const float *w = pw.w + (int64_t)i * pw.n_parts;
+        int top = 0;
+        for (int q = 1; q < pw.n_parts; q++) top = w[q] > w[top] ? q : top;
+        printf(json ? ", \"weights\": {" : "part weights");
+        for (int q = 0; q < pw.n_parts; q++) {
+            if (json) {
+                printf("%s", q ? ", " : "");
+                cli_json_str(stdout, pw.names[q]);
+                printf(": %.6g", w[q]);
+            } else {
+                printf("  %s %.2f", pw.names[q], w[q]);
+            }
+        }
+        if (json) {
+            printf("}, \"dominant\": ");
+            cli_json_str(stdout, pw.names[top]);
+        } else {
+            printf("\ndominant part: %s (%.0f%% of the item vector)\n", pw.names[top], 100.0 * w[top]);
+        }
+    }
+    if (json) printf("}\n");
+    pr_part_weights_free(&pw);
+    return 0;
+}
+
 int cmd_explain(int argc, char **argv, pr_error *err) {
     pr_args a;
     int rc = pr_args_parse(&a, flags, argc, argv, err);
     if (rc) return rc;
     if (a.help) {
-        pr_args_usage("explain", "--model MODEL (--user ID | --history ID,ID,...) --item ID [--k N] [--json]", flags);
+        pr_args_usage("explain", "--model MODEL [--user ID | --history ID,ID,...] --item ID [--k N] [--json]", flags);
         return 0;
     }
     const char *path = pr_args_get(&a, "model", NULL), *user = pr_args_get(&a, "user", NULL);
     const char *history = pr_args_get(&a, "history", NULL), *item = pr_args_get(&a, "item", NULL);
     long k = strtol(pr_args_get(&a, "k", "5"), NULL, 10);
     if (!path || !item) return pr_err(err, PR_E_ARG, "--model MODEL and --item ID are required");
-    if (!user == !history) return pr_err(err, PR_E_ARG, "give --user ID or --history ID,ID,...");
+    if (user && history) return pr_err(err, PR_E_ARG, "give --user ID or --history ID,ID,..., not both");
     if (k < 1 || k > 1000) return pr_err(err, PR_E_ARG, "--k: expected a count in [1, 1000]");
     pr_recsys r;
     if ((rc = pr_recsys_open(&r, path, err))) return rc;
@@ -105,6 +157,10 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
     float *row = NULL, *contrib = NULL, *uvec = NULL;
     part *parts = NULL;
     if (i < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--item: '%s' is not an item of %s", item, path); goto done; }
+    if (!user && !history) {
+        rc = explain_item(&r, item, i, pr_args_has(&a, "json"), err);
+        goto done;
+    }
     if (user) {
         if ((u = pr_idmap_get(r.users, user)) < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--user: '%s' is not a user of %s", user, path); goto done; }
         n = (int)pr_csr_row_len(r.train, u);

@@ -15,6 +15,7 @@
 #include "models/foldin.h"
 #include "models/mapper.h"
 #include "models/modelfile.h"
+#include "models/partwts.h"
 #include "train/loop.h"
 
 static const pr_flag flags[] = {
@@ -488,6 +489,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_features *feat = NULL;
     float *pop = NULL;
     cold_state cold = {0};
+    pr_buf parts;
+    pr_buf_init(&parts);
     pr_buf_init(&cold.section);
     if ((rc = cold_users_flag(&a, &cold.cu_share, err))) return rc;
     if ((rc = cli_load_dataset(&a, &d, err))) goto done;
@@ -498,7 +501,11 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     if (!(pool = pr_pool_new(cfg.threads))) { rc = pr_err(err, PR_E_NOMEM, "thread pool"); goto done; }
     if ((rc = build_content(&a, d, &cfg, pool, &pipe, &feat, err))) goto done;
     if ((rc = pr_model_new(ops, d, feat, &cfg, pool, &m, err))) goto done;
+    /* fused models: record the part weights of every snapshot (models/partwts.h) */
+    if ((rc = pr_partw_model_new(m, &m, err))) goto done;
+    pr_model *pw = pr_partw_model_is(m) ? m : NULL; /* borrowed: cold_setup may wrap it */
     if ((rc = cold_setup(&cold, d, feat, &cfg, &m, err))) goto done;
+    pr_partw_model_cold_by_tower(pw, cold.own); /* cold items' weights: the tower's, as their V rows */
     if (!(pop = pr_calloc((size_t)d->n_items, sizeof *pop))) { rc = pr_err(err, PR_E_NOMEM, "fit"); goto done; }
     for (int64_t k = 0; k < d->train->nnz; k++) pop[d->train->indices[k]] += 1;
     eo.popularity = pop;
@@ -540,7 +547,18 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
         snprintf(meta + len, sizeof meta - (size_t)len, "foldin=%s\nfoldin_reg=%g\nfoldin_prior=%d\nfoldin_target=%g\n",
                  cold.fo.bpr ? "bpr" : "ridge", cold.fo.lambda, cold.has_prior, cold.fo.target);
     if (cold.mapper && cold.tower && (rc = pr_mapper_save(cold.tower, &cold.section))) { rc = pr_err(err, rc, "saving the mapper"); goto done; }
-    if ((rc = pr_modelfile_save_tower(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL, err)))
+    if (pw && res.best.U) {
+        float *wts = NULL;
+        int n_parts = 0;
+        char names[PR_MAX_MODALITIES + 1][32];
+        if (pr_partw_model_best(pw, &res.best, &wts, &n_parts, names, err) == 0)
+            pr_part_weights_save(&parts, res.best.n_items, n_parts, (const char(*)[32])names, wts);
+        else
+            pr_log("warning: %s; the model file gets no part weights", err->msg);
+        free(wts);
+    }
+    if ((rc = pr_modelfile_save_ex(out, m, &res.best, &pipe, meta, cold.section.len ? &cold.section : NULL,
+                                   parts.len ? &parts : NULL, err)))
         goto done;
     const char *log_path = pr_args_get(&a, "log-json", NULL);
     if (log_path && (rc = write_epoch_log(log_path, &res, cfg.stop_metric, err))) goto done;
@@ -556,6 +574,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
         print_cold_text(&cold);
     }
 done:
+    pr_buf_free(&parts);
     cold_free(&cold);
     pr_train_result_free(&res);
     if (m) m->ops->free(m);

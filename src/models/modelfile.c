@@ -16,6 +16,7 @@
 #include "core/mat.h"
 #include "core/topk.h"
 #include "models/foldin.h"
+#include "models/content.h"
 #include "models/itemknn.h"
 
 int pr_csr_save(const pr_csr *m, pr_buf *b) {
@@ -71,6 +72,12 @@ int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *sn
 int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapshot *snap,
                             const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
                             pr_error *err) {
+    return pr_modelfile_save_ex(path, m, snap, pipe, meta, tower, NULL, err);
+}
+
+int pr_modelfile_save_ex(const char *path, const pr_model *m, const pr_snapshot *snap,
+                         const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
+                         const pr_buf *parts, pr_error *err) {
     pr_secwriter w;
     pr_secwriter_init(&w);
     pr_buf b;
@@ -129,6 +136,7 @@ int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapsh
         }
         if ((rc = add_buf(&w, "tower", &b))) goto oom;
     }
+    if (parts && (parts->oom || pr_secwriter_add(&w, "partw", parts->data, parts->len, 1))) goto oom;
     rc = pr_secwriter_write(&w, path, err);
     goto done;
 oom:
@@ -136,6 +144,52 @@ oom:
 done:
     pr_secwriter_deinit(&w);
     return rc;
+}
+
+/* ---- part weights ------------------------------------------------------------ */
+
+void pr_part_weights_save(pr_buf *b, int32_t n_items, int n_parts, const char names[][32],
+                          const float *w) {
+    pr_buf_put_u32(b, (uint32_t)n_items);
+    pr_buf_put_u32(b, (uint32_t)n_parts);
+    for (int q = 0; q < n_parts; q++) pr_buf_put_str(b, names[q]);
+    pr_buf_put_f32s(b, w, (int64_t)n_items * n_parts);
+}
+
+int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *err) {
+    const void *p;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    if (pr_secfile_get(&r->file, "partw", &p, &n))
+        return pr_err(err, PR_E_NOTFOUND, "%s: the model (%s) has no part weights", r->file.path, r->model);
+    pr_cur c;
+    uint32_t ni, np;
+    int rc;
+    pr_cur_init(&c, p, n, "partw");
+    if ((rc = pr_cur_get_u32(&c, &ni, err)) || (rc = pr_cur_get_u32(&c, &np, err))) return rc;
+    if (ni > (uint32_t)r->n_items || np < 1 || np > PR_MAX_MODALITIES + 1)
+        return pr_err(err, PR_E_FORMAT, "%s: section 'partw': %u items, %u parts (model: %d items)",
+                      r->file.path, ni, np, r->n_items);
+    out->n_items = (int32_t)ni;
+    out->n_parts = (int)np;
+    for (uint32_t q = 0; q < np; q++) {
+        char *s = NULL;
+        if ((rc = pr_cur_get_str(&c, &s, 31, err))) return rc;
+        snprintf(out->names[q], sizeof out->names[q], "%s", s);
+        free(s);
+    }
+    if ((rc = pr_cur_get_f32s_n(&c, &out->w, (int64_t)ni * np, "partw", err))) return rc;
+    for (int64_t k = 0; k < (int64_t)ni * np; k++)
+        if (!(out->w[k] >= 0 && out->w[k] <= 1.0001f)) {
+            pr_part_weights_free(out);
+            return pr_err(err, PR_E_FORMAT, "%s: section 'partw': weight %lld is not in [0, 1]", r->file.path, (long long)k);
+        }
+    return 0;
+}
+
+void pr_part_weights_free(pr_part_weights *p) {
+    free(p->w);
+    p->w = NULL;
 }
 
 static int knn_score_cb(const void *ctx, const int32_t *users, int n, float *out) {

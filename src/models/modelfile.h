@@ -14,6 +14,10 @@
  *   tower  the item tower (content -> V row) for new items: the model's own,
  *          or the content mapper (models/mapper.h) fitted after training
  *   added  items appended after training (add-item): id and unix time each
+ *   partw  part weights of the items at training time (fused models only):
+ *          u32 n_items, u32 n_parts, n_parts names ("id", then each
+ *          modality), then i64 count and (n_items, n_parts) float32; items added later
+ *          have none (their content vectors are not kept in the file)
  * The runtime maps the file read-only; U, V and b are used in place.
  *
  * Adding items (pr_modelfile_add_items) writes a whole new file beside the
@@ -43,6 +47,25 @@ int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *sn
 int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapshot *snap,
                             const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
                             pr_error *err);
+
+/* The same, with the "partw" section given (NULL: none). */
+int pr_modelfile_save_ex(const char *path, const pr_model *m, const pr_snapshot *snap,
+                         const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
+                         const pr_buf *parts, pr_error *err);
+
+/* Part weights of the items a model was trained on: w (n_items, n_parts),
+ * row i the share of each part in item i's vector (rows sum to 1). */
+typedef struct pr_part_weights {
+    int32_t n_items;
+    int n_parts;
+    char names[PR_MAX_MODALITIES + 1][32];
+    float *w; /* owned */
+} pr_part_weights;
+
+/* Append the "partw" section's blob for w (n_items, n_parts) to b. */
+void pr_part_weights_save(pr_buf *b, int32_t n_items, int n_parts, const char names[][32],
+                          const float *w);
+void pr_part_weights_free(pr_part_weights *p);
 
 /* Append n new items to the model file at path: ids[n] (new, distinct),
  * V rows (n, d) and biases b (n; NULL = 0) as an item tower computed them.
@@ -90,6 +113,10 @@ int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, 
 int pr_recsys_similar(const pr_recsys *r, int32_t i, int k, int32_t *idx, float *val);
 /* Value of a meta key into buf (empty when absent). */
 const char *pr_recsys_meta(const pr_recsys *r, const char *key, char *buf, size_t n);
+
+/* Read the "partw" section of r: PR_E_NOTFOUND when the file has none (the
+ * model has no part weights), PR_E_FORMAT when it is malformed. */
+int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *err);
 
 int pr_csr_save(const pr_csr *m, pr_buf *b);
 int pr_csr_load(pr_csr **out, pr_cur *c, pr_error *err);

@@ -10,7 +10,8 @@
  *     h   = lrelu((A x_{l-1}) Wc_l^T)                  A = D^-1 [[0, R], [R^T, 0]]: mean of
  *                                                       the neighbours (eq. 1, aggr "mean")
  *     xh  = lrelu(x_{l-1} Wl_l^T + bl_l) + id          id (n, d) shared ID embeddings (eq. 5)
- *     x_l = lrelu(h Wg_l^T + bg_l + xh)                combination, additive form (eq. 6)
+ *     x_l = lrelu(h Wg_l^T + bg_l + xh)                combination, additive form (eq. 6),
+ *                                                       or lrelu([h | xh] Wg_l^T + bg_l) with concat=1
  *   rep = 1/M sum_m x_L                                 users and items alike
  *   loss = mean_s softplus(-(rep_u.rep_i - rep_u.rep_j))
  *        + reg (sum_s 2|id_u|^2 + |id_i|^2 + |id_j|^2) / (2 B d) + reg sum_m |P_m|^2 / (n_users d)
@@ -31,7 +32,7 @@
  * + L (2 nnz(A) d + 6 n d^2) flops forward, twice that backward; activations
  * 7 L M n d floats are kept for backward.
  *
- * Keys: n_layers 2 (MMRec's config), --reg (MMRec searches 0 .. 0.1). */
+ * Keys: n_layers 2 (MMRec's config), concat 0, --reg (MMRec searches 0 .. 0.1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@
 
 typedef struct {
     float *Agg, *Hp, *H, *Lp, *Ly, *Gp, *X; /* (n, d) each: x_l is X */
+    float *HX;           /* (n, 2d) [h | xh], the combination's input (concat=1 only) */
 } mg_layer;
 
 typedef struct {
@@ -65,7 +67,7 @@ typedef struct {
 
 typedef struct {
     pr_model base;
-    int d, L, n_mod;
+    int d, L, n_mod, concat;
     int32_t nu, ni, n;
     pr_params P;
     int64_t id;          /* offset of id (n, d) */
@@ -75,6 +77,7 @@ typedef struct {
     float *rep;          /* (n, d) */
     float *G;            /* (n, d) d loss / d rep */
     float *dx, *dtmp, *dA; /* (n, d) backward scratch */
+    float *dHX;          /* (n, 2d) backward scratch (concat=1) */
     int cap;
     float *x;            /* (cap) margins */
     double *ls;          /* (cap, 4) */
@@ -102,7 +105,7 @@ static int declare(mmgcn *m, const pr_features *f) {
             snprintf(name, sizeof name, "%s.lin%d", f->mod[q].name, l + 1);
             pr_linear_init(&md->lin[l], &m->P, name, m->d, m->d, 1);
             snprintf(name, sizeof name, "%s.g%d", f->mod[q].name, l + 1);
-            pr_linear_init(&md->g[l], &m->P, name, m->d, m->d, 1);
+            pr_linear_init(&md->g[l], &m->P, name, m->concat ? 2 * m->d : m->d, m->d, 1);
         }
     }
     return 0;
@@ -120,8 +123,10 @@ static int alloc_acts(mmgcn *m) {
                            &md->lay[l].Ly, &md->lay[l].Gp, &md->lay[l].X};
             for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
                 if (!(*t[k] = pr_alloc_aligned((size_t)nd, sizeof(float)))) return PR_E_NOMEM;
+            if (m->concat && !(md->lay[l].HX = pr_alloc_aligned(2 * (size_t)nd, sizeof(float)))) return PR_E_NOMEM;
         }
     }
+    if (m->concat && !(m->dHX = pr_alloc_aligned(2 * (size_t)nd, sizeof(float)))) return PR_E_NOMEM;
     float **t[] = {&m->rep, &m->G, &m->dx, &m->dtmp, &m->dA};
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
         if (!(*t[k] = pr_alloc_aligned((size_t)nd, sizeof(float)))) return PR_E_NOMEM;
@@ -142,6 +147,7 @@ static int mmgcn_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->n = m->nu + m->ni;
     m->cap = c->batch;
     m->L = (int)pr_config_i(c, "n_layers", 2);
+    m->concat = (int)pr_config_i(c, "concat", 0);
     m->n_mod = f ? f->n_mod : 0;
     m->lrelu = (pr_act){PR_ACT_LEAKY_RELU, (float)pr_config_f(c, "slope", 0.01)};
     pr_params_init(&m->P);
@@ -213,8 +219,17 @@ static const float *modality_forward(mmgcn *m, mg_mod *md) {
         pr_act_forward(m->lrelu, y->Hp, y->H, nd);
         pr_linear_forward(&md->lin[l], w, x, y->Lp, m->n);
         pr_act_forward(m->lrelu, y->Lp, y->Ly, nd);
-        pr_linear_forward(&md->g[l], w, y->H, y->Gp, m->n);
-        for (int64_t k = 0; k < nd; k++) y->Gp[k] += y->Ly[k] + id[k];
+        if (m->concat) { /* x = lrelu(Wg [h | xh] + bg) */
+            for (int32_t r = 0; r < m->n; r++) {
+                float *hx = y->HX + 2 * (int64_t)r * d;
+                memcpy(hx, y->H + (int64_t)r * d, (size_t)d * sizeof(float));
+                for (int k = 0; k < d; k++) hx[d + k] = y->Ly[(int64_t)r * d + k] + id[(int64_t)r * d + k];
+            }
+            pr_linear_forward(&md->g[l], w, y->HX, y->Gp, m->n);
+        } else { /* x = lrelu(Wg h + bg + xh) */
+            pr_linear_forward(&md->g[l], w, y->H, y->Gp, m->n);
+            for (int64_t k = 0; k < nd; k++) y->Gp[k] += y->Ly[k] + id[k];
+        }
         pr_act_forward(m->lrelu, y->Gp, y->X, nd);
         x = y->X;
     }
@@ -271,8 +286,17 @@ static void modality_backward(mmgcn *m, mg_mod *md, float *dx) {
         const float *xin = l > 0 ? md->lay[l - 1].X : md->X0;
         float *dGp = m->dtmp;
         pr_act_backward(m->lrelu, y->Gp, y->X, dx, dGp, nd);
+        if (m->concat) { /* d[h | xh] = dGp Wg; dGp becomes d xh */
+            pr_linear_backward(&md->g[l], w, g, y->HX, dGp, m->dHX, m->n);
+            for (int32_t r = 0; r < m->n; r++) {
+                const float *dhx = m->dHX + 2 * (int64_t)r * d;
+                memcpy(m->dA + (int64_t)r * d, dhx, (size_t)d * sizeof(float));
+                memcpy(dGp + (int64_t)r * d, dhx + d, (size_t)d * sizeof(float));
+            }
+        } else { /* d xh = dGp */
+            pr_linear_backward(&md->g[l], w, g, y->H, dGp, m->dA, m->n); /* dA = dH */
+        }
         for (int64_t k = 0; k < nd; k++) gid[k] += dGp[k];          /* xh's id term */
-        pr_linear_backward(&md->g[l], w, g, y->H, dGp, m->dA, m->n); /* dA = dH */
         pr_act_backward(m->lrelu, y->Lp, y->Ly, dGp, dGp, nd);      /* dLp */
         pr_linear_backward(&md->lin[l], w, g, xin, dGp, dx, m->n);   /* dx = d x_{l-1}, lin path */
         pr_act_backward(m->lrelu, y->Hp, y->H, m->dA, m->dA, nd);   /* dHp */
@@ -360,6 +384,7 @@ static void mmgcn_free(pr_model *base) {
             pr_free_aligned(y->Ly);
             pr_free_aligned(y->Gp);
             pr_free_aligned(y->X);
+            pr_free_aligned(y->HX);
         }
     }
     pr_optim_deinit(&m->opt);
@@ -371,6 +396,7 @@ static void mmgcn_free(pr_model *base) {
     pr_free_aligned(m->dx);
     pr_free_aligned(m->dtmp);
     pr_free_aligned(m->dA);
+    pr_free_aligned(m->dHX);
     free(m->x);
     free(m->ls);
     free(m);
@@ -378,7 +404,8 @@ static void mmgcn_free(pr_model *base) {
 
 const pr_model_ops pr_mmgcn_ops = {
     .name = "mmgcn",
-    .help = "MMGCN (Wei et al. 2019): a graph convolution stack per modality with user preferences; keys: n_layers=2",
+    .help = "MMGCN (Wei et al. 2019): a graph convolution stack per modality with user preferences; keys: "
+            "n_layers=2 concat=0",
     .needs_features = 1,
     .init = mmgcn_init,
     .forward = mmgcn_forward,

@@ -1,7 +1,7 @@
 /* tests/models/test_graph_mmgcn.c: MMGCN gradients, determinism, quality. */
 #include "models/test_graph.h"
 
-static void gradcheck(int n_layers, float reg, int n_mod) {
+static void gradcheck(int n_layers, float reg, int n_mod, int concat) {
     pr_dataset *d = synth_clusters(6, 8, 2, 4, 0.8, 5);
     int dims[] = {3, 5};
     pr_features *f = g_features(8, 2, n_mod, dims, 9);
@@ -13,6 +13,7 @@ static void gradcheck(int n_layers, float reg, int n_mod) {
     char v[8];
     snprintf(v, sizeof v, "%d", n_layers);
     pr_config_set(&c, "n_layers", v, NULL);
+    pr_config_set(&c, "concat", concat ? "1" : "0", NULL);
     pr_model *m = g_make("mmgcn", d, f, &c, NULL);
     CHECK(m != NULL);
     if (m) {
@@ -24,9 +25,10 @@ static void gradcheck(int n_layers, float reg, int n_mod) {
     synth_free(d);
 }
 
-TEST(test_mmgcn_gradcheck_2_layers) { gradcheck(2, 0.2f, 2); }
-TEST(test_mmgcn_gradcheck_1_layer_one_modality) { gradcheck(1, 0.0f, 1); }
-TEST(test_mmgcn_gradcheck_3_layers) { gradcheck(3, 0.05f, 2); }
+TEST(test_mmgcn_gradcheck_2_layers) { gradcheck(2, 0.2f, 2, 0); }
+TEST(test_mmgcn_gradcheck_1_layer_one_modality) { gradcheck(1, 0.0f, 1, 0); }
+TEST(test_mmgcn_gradcheck_3_layers) { gradcheck(3, 0.05f, 2, 0); }
+TEST(test_mmgcn_gradcheck_concat) { gradcheck(2, 0.2f, 2, 1); }
 
 TEST(test_mmgcn_bad_keys) {
     pr_dataset *d = synth_clusters(10, 10, 2, 4, 0.8, 5);
@@ -98,6 +100,7 @@ int main(void) {
     RUN(test_mmgcn_gradcheck_2_layers);
     RUN(test_mmgcn_gradcheck_1_layer_one_modality);
     RUN(test_mmgcn_gradcheck_3_layers);
+    RUN(test_mmgcn_gradcheck_concat);
     RUN(test_mmgcn_bad_keys);
     RUN(test_mmgcn_bit_identical_runs);
     RUN(test_mmgcn_quality_with_content);

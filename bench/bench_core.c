@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baby_shaped.h"
 #include "core/log.h"
 #include "core/mat.h"
 #include "core/pool.h"
@@ -20,44 +21,7 @@
 #include "train/loop.h"
 #include "train/sampler.h"
 
-enum { NU = 19445, NI = 7050, PER_USER_MEAN = 8 };
-
-static pr_dataset *baby_shaped(uint64_t seed) {
-    pr_rng r;
-    pr_rng_init(&r, seed, 1);
-    int64_t cap = (int64_t)NU * 40, n = 0;
-    int32_t *u = malloc((size_t)cap * 4), *it = malloc((size_t)cap * 4);
-    int8_t *lab = malloc((size_t)cap);
-    for (int32_t x = 0; x < NU; x++) {
-        /* 5-core-like: at least 5, long tail; ~8.3 per user overall */
-        int len = 5 + (int)(-3.3 * log(1.0 - pr_rng_double(&r)));
-        for (int k = 0; k < len && n < cap; k++) {
-            double z = pr_rng_double(&r);
-            u[n] = x;
-            it[n] = (int32_t)(NI * z * z); /* popularity skew */
-            lab[n] = k < len * 8 / 10 ? 0 : (k < len * 9 / 10 ? 1 : 2);
-            n++;
-        }
-    }
-    pr_dataset *d = calloc(1, sizeof *d);
-    d->n_users = NU;
-    d->n_items = NI;
-    d->users = pr_idmap_new();
-    d->items = pr_idmap_new();
-    char b[32];
-    for (int32_t k = 0; k < NU; k++) pr_idmap_add(d->users, b, (size_t)snprintf(b, sizeof b, "%d", k));
-    for (int32_t k = 0; k < NI; k++) pr_idmap_add(d->items, b, (size_t)snprintf(b, sizeof b, "%d", k));
-    pr_csr **dst[3] = {&d->train, &d->valid, &d->test};
-    int32_t *ru = malloc((size_t)n * 4), *ri = malloc((size_t)n * 4);
-    for (int l = 0; l < 3; l++) {
-        int64_t m = 0;
-        for (int64_t k = 0; k < n; k++)
-            if (lab[k] == l) { ru[m] = u[k]; ri[m++] = it[k]; }
-        pr_csr_from_coo(NU, NI, m, ru, ri, NULL, dst[l], NULL);
-    }
-    free(u); free(it); free(lab); free(ru); free(ri);
-    return d;
-}
+enum { NU = BABY_USERS, NI = BABY_ITEMS };
 
 static double gemm_peak(int threads) {
     int M = 1024, N = 1024, K = 1024;
@@ -135,7 +99,7 @@ int main(int argc, char **argv) {
     pr_blas_select_kernels(argv);
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     pr_log_set_level(PR_LOG_QUIET);
-    pr_dataset *d = baby_shaped(1);
+    pr_dataset *d = bench_baby_shaped(1.0, 1);
     pr_pool *pool = pr_pool_new(threads);
     printf("## bench_core: Baby-shaped synthetic set (%d users, %d items, %lld train, %lld test), d = 64, %d threads\n\n",
            NU, NI, (long long)d->train->nnz, (long long)d->test->nnz, threads);

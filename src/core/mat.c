@@ -45,6 +45,32 @@ void pr_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, i
                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+#define PAR_GEMM_ROWS 64
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} par_gemm_job;
+
+static void par_gemm_rows(void *ctx, int ith, int nth) {
+    const par_gemm_job *J = ctx;
+    for (int64_t r0 = (int64_t)ith * PAR_GEMM_ROWS; r0 < J->M; r0 += (int64_t)nth * PAR_GEMM_ROWS) {
+        int rows = (int)(J->M - r0 < PAR_GEMM_ROWS ? J->M - r0 : PAR_GEMM_ROWS);
+        const float *A = J->ta ? J->A + r0 : J->A + r0 * J->lda;
+        pr_gemm(J->ta, J->tb, rows, J->N, J->K, J->alpha, A, J->lda, J->B, J->ldb, J->beta,
+                J->C + r0 * J->ldc, J->ldc);
+    }
+}
+
+void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    par_gemm_job J = {ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+    pr_blas_threads(1);
+    pr_pool_run(pool, par_gemm_rows, &J);
+}
+
 void pr_gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc) {
     for (int i = 0; i < M; i++)

@@ -8,7 +8,10 @@
 #ifndef PR_CORE_MAT_H
 #define PR_CORE_MAT_H
 
+#include <math.h>
 #include <stdint.h>
+
+#include "core/pool.h"
 
 enum { PR_NOTRANS = 0, PR_TRANS = 1 };
 
@@ -23,6 +26,20 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
              float beta, float *y);
 
 void pr_blas_threads(int n);
+
+/* The same contract as pr_gemm, split over the pool by rows of C: fixed blocks
+ * of 64 rows dealt round-robin to the threads, each calling BLAS
+ * single-threaded. BLAS results depend on the shape of each call (its edge
+ * tiles), so fixing the blocks, not the thread count, makes the output
+ * bit-identical for any number of threads. pool NULL: inline. */
+void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Stable log(1 + e^x) and logistic function, for pairwise losses. */
+static inline float pr_fsoftplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+static inline float pr_fsigmoid(float x) {
+    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
 
 /* OpenBLAS picks its kernels from the CPU model at load time; a release older
  * than the CPU (Debian 12's 0.3.21 on recent Xeons) falls back to its generic

@@ -1,7 +1,7 @@
 /* models/bprmf.c: BPR matrix factorisation (Rendle et al., UAI 2009).
  *
  *   s(u,i) = U[u] . V[i]                       (+ b[i] with bias=1)
- *   loss   = mean_s softplus(-(s(u,i) - s(u,j))) + reg * mean_s (|U[u]|^2 + |V[i]|^2 + |V[j]|^2)
+ *   loss   = mean_s pr_fsoftplus(-(s(u,i) - s(u,j))) + reg * mean_s (|U[u]|^2 + |V[i]|^2 + |V[j]|^2)
  * over a batch of (u, i, j) triples, j a sampled negative. The regulariser
  * acts on the rows the batch touches, as MMRec's EmbLoss does.
  *
@@ -34,10 +34,6 @@ typedef struct {
 
 static void bprmf_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features *f,
                       const pr_config *c, pr_pool *pool, pr_error *err) {
@@ -97,7 +93,7 @@ typedef struct {
 /* One pass per sample computes the loss and, at once, the gradient: the
  * gradient needs x = s(u,i) - s(u,j), the pass already has the three rows in
  * cache, and a second pass would read them again. Deterministic mode writes
- * the sample's three slots (d loss / d x = -sigmoid(-x) / B); hogwild mode
+ * the sample's three slots (d loss / d x = -pr_fsigmoid(-x) / B); hogwild mode
  * applies the SGD update in place, racing benignly with other threads. */
 static void forward_slice(void *ctx, int ith, int nth) {
     batch_job *J = ctx;
@@ -147,9 +143,9 @@ static void forward_slice(void *ctx, int ith, int nth) {
             nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
         }
         if (m->b) x += m->b[i] - m->b[j];
-        loss += softplus(-x) + reg * nrm;
+        loss += pr_fsoftplus(-x) + reg * nrm;
         if (m->hogwild) {
-            float g = -sigmoid(-x);
+            float g = -pr_fsigmoid(-x);
             for (int k = 0; k < d; k++) {
                 float a = pu[k], bi = qi[k], bj = qj[k];
                 pu[k] -= lr * (g * (bi - bj) + r2 * a);
@@ -162,7 +158,7 @@ static void forward_slice(void *ctx, int ith, int nth) {
             }
             continue;
         }
-        float g = -sigmoid(-x) * invB;
+        float g = -pr_fsigmoid(-x) * invB;
         float *restrict gu = m->gU.g + s * d, *restrict gi = m->gV.g + 2 * s * d, *restrict gj = gi + d;
         for (int k = 0; k < d; k++) {
             gu[k] = g * (qi[k] - qj[k]) + r2 * pu[k];

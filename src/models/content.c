@@ -160,37 +160,6 @@ void pr_moddrop_draw(const pr_moddrop *d, const pr_content *c, const int32_t *it
     }
 }
 
-/* ---- threaded GEMM ------------------------------------------------------- */
-
-typedef struct {
-    int ta, tb, M, N, K, lda, ldb, ldc;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-} gemm_job;
-
-static void gemm_slice(void *ctx, int ith, int nth) {
-    const gemm_job *J = ctx;
-    /* blocks of 16 rows keep BLAS's micro-kernels on full tiles */
-    int64_t blocks = (J->M + 15) / 16, b0, b1;
-    pr_split(blocks, ith, nth, &b0, &b1);
-    int64_t r0 = b0 * 16, r1 = PR_MIN(b1 * 16, (int64_t)J->M);
-    if (r1 <= r0) return;
-    const float *A = J->ta ? J->A + r0 : J->A + r0 * J->lda;
-    pr_gemm(J->ta, J->tb, (int)(r1 - r0), J->N, J->K, J->alpha, A, J->lda, J->B, J->ldb, J->beta,
-            J->C + r0 * J->ldc, J->ldc);
-}
-
-void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                 int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_job J = {ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
-    if (!pool || pr_pool_size(pool) == 1 || M < 32) {
-        gemm_slice(&J, 0, 1);
-        return;
-    }
-    pr_pool_run(pool, gemm_slice, &J);
-}
-
 /* ---- initialisation ------------------------------------------------------ */
 
 void pr_init_xavier_normal(float *W, int64_t n, int64_t fan_in, int64_t fan_out, pr_rng *r) {

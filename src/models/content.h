@@ -14,7 +14,7 @@
  *                    positive and negative sit among them (serial, O(B)).
  *   pr_moddrop       modality dropout: per (step, item) draws from a counter
  *                    hash, so masks depend neither on threads nor on order.
- *   pr_par_gemm      one GEMM split over the pool by output rows, each thread
+ *   (pr_par_gemm, core/mat.h: one GEMM split over the pool by output rows)
  *                    calling single-threaded BLAS on its block.
  *   tower blobs      the common head of every content model's tower (d,
  *                    modality names and widths) and the tower base object.
@@ -34,6 +34,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/mat.h"
 #include "core/pool.h"
 #include "core/rng.h"
 #include "features/store.h"
@@ -115,14 +116,8 @@ static inline int pr_moddrop_on(const pr_moddrop *d) { return d->p_id > 0 || d->
 void pr_moddrop_draw(const pr_moddrop *d, const pr_content *c, const int32_t *items, int64_t n,
                      int64_t step, uint8_t *keep);
 
-/* ---- threaded GEMM ------------------------------------------------------- */
+/* threaded GEMM: pr_par_gemm in core/mat.h */
 
-/* C (M, N) = alpha op(A) (M, K) . op(B) (K, N) + beta C, split over the M
- * rows of C across the pool (pool NULL: inline). Each thread calls BLAS on
- * its block with BLAS itself single-threaded (pr_blas_threads(1) is the
- * caller's state, as in eval/). Same contract as pr_gemm. */
-void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 /* ---- initialisation ------------------------------------------------------ */
 

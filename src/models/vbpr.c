@@ -1,7 +1,7 @@
 /* models/vbpr.c: Visual BPR (He & McAuley, AAAI 2016), for any number of modalities.
  *
  *   s(u,i) = b_i + g_u . g_i + t_u . (E f_i) + b' . f_i
- *   loss   = mean_s softplus(-(s(u,i) - s(u,j)))
+ *   loss   = mean_s pr_fsoftplus(-(s(u,i) - s(u,j)))
  *            + reg * mean_s (|[g_u, t_u]|^2 + |g_i|^2 + |g_j|^2)   (+ wd/2 (|E|^2 + |b'|^2))
  * f_i is the item's content: its modalities side by side (fuse=concat, as
  * MMRec does: one E for all of them) or each projected on its own
@@ -78,10 +78,6 @@ typedef struct {
 
 static void vbpr_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 static int read_keys(vbpr *m, const pr_config *c, pr_error *err) {
     int rc, bias;
@@ -244,7 +240,7 @@ static void forward_slice(void *ctx, int ith, int nth) {
         float fi = ki ? m->keep_i[s * M1] : 1.0f, fj = kj ? m->keep_j[s * M1] : 1.0f;
         float x = score_diff(m, s, u, i, j, fi, fj);
         m->x[s] = x;
-        loss += softplus(-x);
+        loss += pr_fsoftplus(-x);
         if (m->reg > 0)
             loss += m->reg * (sqnorm(m->T + (int64_t)u * m->du, m->du) + sqnorm(m->Gi + (int64_t)i * m->K, m->K) +
                               sqnorm(m->Gi + (int64_t)j * m->K, m->K));
@@ -264,7 +260,7 @@ static double vbpr_forward(pr_model *base, const pr_batch *bt) {
 
 /* ---- backward ------------------------------------------------------------ */
 
-/* d loss / d x_s = -sigmoid(-x_s) / B; each sample writes its own slots and dP row. */
+/* d loss / d x_s = -pr_fsigmoid(-x_s) / B; each sample writes its own slots and dP row. */
 static void backward_slice(void *ctx, int ith, int nth) {
     batch_job *J = ctx;
     vbpr *m = J->m;
@@ -275,7 +271,7 @@ static void backward_slice(void *ctx, int ith, int nth) {
     float invB = 1.0f / (float)bt->B, r2 = 2.0f * m->reg * invB;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = m->jj[s];
-        float c = -sigmoid(-m->x[s]) * invB;
+        float c = -pr_fsigmoid(-m->x[s]) * invB;
         float fi = m->keep_i ? m->keep_i[s * M1] : 1.0f, fj = m->keep_j ? m->keep_j[s * M1] : 1.0f;
         const float *tu = m->T + (int64_t)u * du, *gi = m->Gi + (int64_t)i * K, *gj = m->Gi + (int64_t)j * K;
         const float *p = m->P_ + s * GK1;

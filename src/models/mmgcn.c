@@ -32,7 +32,7 @@
  * + L (2 nnz(A) d + 6 n d^2) flops forward, twice that backward; activations
  * 7 L M n d floats are kept for backward.
  *
- * Keys: n_layers 2 (MMRec's config), concat 0, --reg (MMRec searches 0 .. 0.1). */
+ * Keys: n_layers 2 (MMRec's config), concat 1 (validation prefers it on mls), --reg (MMRec searches 0 .. 0.1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,7 +147,7 @@ static int mmgcn_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->n = m->nu + m->ni;
     m->cap = c->batch;
     m->L = (int)pr_config_i(c, "n_layers", 2);
-    m->concat = (int)pr_config_i(c, "concat", 0);
+    m->concat = (int)pr_config_i(c, "concat", 1);
     m->n_mod = f ? f->n_mod : 0;
     m->lrelu = (pr_act){PR_ACT_LEAKY_RELU, (float)pr_config_f(c, "slope", 0.01)};
     pr_params_init(&m->P);
@@ -405,7 +405,7 @@ static void mmgcn_free(pr_model *base) {
 const pr_model_ops pr_mmgcn_ops = {
     .name = "mmgcn",
     .help = "MMGCN (Wei et al. 2019): a graph convolution stack per modality with user preferences; keys: "
-            "n_layers=2 concat=0",
+            "n_layers=2 concat=1",
     .needs_features = 1,
     .init = mmgcn_init,
     .forward = mmgcn_forward,

@@ -237,8 +237,8 @@ static void baby_table(int threads) {
     row_job jobs[] = {
         {"lightgcn", "MMRec PyTorch CPU", threads, 3, 0, 60},
         {"freedom", "MMRec PyTorch CPU", threads, 3, 1, 201},
-        {"lattice", "LightGCN 20x target", threads, 2, 1, 60},
-        {"mmgcn", "LightGCN 20x target", threads, 1, 1, 60},
+        {"lattice", "MMRec LightGCN (reference)", threads, 2, 1, 60},
+        {"mmgcn", "MMRec LightGCN (reference)", threads, 1, 1, 60},
     };
     for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) in_child(baby_row, &jobs[k]);
     in_child(knn_row, &threads);

@@ -3,6 +3,8 @@
  *   bench_graph [threads]            Baby-shaped table (make bench): 19,445 users,
  *                                    7,050 items, ~119,000 training interactions,
  *                                    4,096-d image and 384-d text features, d = 64
+ *   bench_graph model NAME [threads] [epochs]
+ *                                    one row of the Baby-shaped table
  *   bench_graph scale S [threads] [model] [batch]
  *                                    users, items and interactions x S (features 64-d),
  *                                    one training epoch of the model (lightgcn)
@@ -196,8 +198,8 @@ static void baby_table(int threads) {
     row_job jobs[] = {
         {"lightgcn", "MMRec PyTorch CPU", threads, 3, 0, 60},
         {"freedom", "MMRec PyTorch CPU", threads, 3, 1, 201},
-        {"lattice", "LightGCN 20x target", threads, 2, 1, 60},
-        {"mmgcn", "LightGCN 20x target", threads, 1, 1, 60},
+        {"lattice", "MMRec LightGCN (reference)", threads, 2, 1, 60},
+        {"mmgcn", "MMRec LightGCN (reference)", threads, 1, 1, 60},
     };
     for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) in_child(baby_row, &jobs[k]);
     in_child(knn_row, &threads);
@@ -226,6 +228,12 @@ static void scale_row(void *arg) {
 
 int main(int argc, char **argv) {
     pr_log_set_level(PR_LOG_QUIET);
+    if (argc > 2 && !strcmp(argv[1], "model")) {
+        row_job J = {argv[2], "MMRec PyTorch CPU", argc > 3 ? atoi(argv[3]) : 2, argc > 4 ? atoi(argv[4]) : 2,
+                     strcmp(argv[2], "lightgcn") != 0, !strcmp(argv[2], "freedom") ? 201 : 60};
+        in_child(baby_row, &J);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "scale")) {
         scale_job J = {argc > 2 ? atof(argv[2]) : 1.0, argc > 3 ? atoi(argv[3]) : 2, argc > 5 ? atoi(argv[5]) : 0,
                        argc > 4 ? argv[4] : "lightgcn"};

@@ -7,11 +7,13 @@ CC      ?= cc
 PKGS    := openblas lapacke libpng libjpeg libwebp zlib
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 DEFS    := -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
-OPT     ?= -O2 -g -fno-math-errno
+OPT     ?= -O3 -g -fno-math-errno
+# Built where it runs (make demo / make test), so the host's vector units are fair game.
+ARCH    ?= -march=native
 # pkg-config is evaluated lazily (=), after the bootstrap stamp exists
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  = -std=c11 $(OPT) $(WARN) $(DEFS) -pthread -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS  = -std=c11 $(OPT) $(ARCH) $(WARN) $(DEFS) -pthread -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lm -pthread
 
 B       ?= build
@@ -19,6 +21,7 @@ LIB_SRC := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 CLI_SRC := $(shell find src/cli -name '*.c' | sort)
 TEST_SRC:= $(shell find tests -name 'test_*.c' | sort)
 BENCH_SRC:= $(shell find bench -name 'bench_*.c' 2>/dev/null | sort)
+BENCH_TOOLS:= $(patsubst bench/%.c,$(B)/bench/%,$(filter-out bench/bench_%.c,$(wildcard bench/*.c)))
 DEMO_SRC:= $(shell find demo -name '*.c' 2>/dev/null | sort)
 TEST_HELPERS := $(shell find tests -name '*.c' ! -name 'test_*.c' | sort)
 
@@ -38,7 +41,13 @@ $(DEPS_OK): scripts/bootstrap.sh
 	@mkdir -p build && touch $@
 deps: $(DEPS_OK)
 
-$(B)/obj/%.o: %.c | $(DEPS_OK)
+# Objects depend on the flags they were built with: changing OPT or ARCH rebuilds.
+$(B)/.cflags: FORCE | $(DEPS_OK)
+	@mkdir -p $(B); echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/obj/%.o: %.c $(B)/.cflags | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -78,7 +87,7 @@ test-asan: | $(DEPS_OK)
 	@POLYREC=build/asan/polyrec PR_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    scripts/run-tests.sh "asan+ubsan" $(TEST_SRC:tests/%.c=build/asan/tests/%)
 
-bench: $(B)/polyrec $(BENCH_BIN)
+bench: $(B)/polyrec $(BENCH_BIN) $(BENCH_TOOLS)
 	@POLYREC=$(B)/polyrec scripts/run-bench.sh $(BENCH_BIN) $(wildcard bench/*.sh)
 
 demo: $(B)/polyrec $(DEMO_BIN)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baby_shaped.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/rng.h"
@@ -31,48 +32,8 @@
 #include "models/model.h"
 #include "train/loop.h"
 
-enum { NU = 19445, NI = 7050 };
+enum { NU = BABY_USERS, NI = BABY_ITEMS };
 
-/* Users with >= 5 interactions and a long tail (~8.3 on average), item
- * popularity skewed; 80/10/10 per user. n_users = NU s, n_items = NI s. */
-static pr_dataset *baby_shaped(double s, uint64_t seed) {
-    int32_t nu = (int32_t)(NU * s), ni = (int32_t)(NI * s);
-    pr_rng r;
-    pr_rng_init(&r, seed, 1);
-    int64_t cap = (int64_t)nu * 60, n = 0;
-    int32_t *u = malloc((size_t)cap * 4), *it = malloc((size_t)cap * 4);
-    int8_t *lab = malloc((size_t)cap);
-    for (int32_t x = 0; x < nu; x++) {
-        int len = 5 + (int)(-3.3 * log(1.0 - pr_rng_double(&r)));
-        for (int k = 0; k < len && n < cap; k++) {
-            double z = pr_rng_double(&r);
-            u[n] = x;
-            it[n] = (int32_t)(ni * z * z);
-            lab[n] = k < len * 8 / 10 ? 0 : (k < len * 9 / 10 ? 1 : 2);
-            n++;
-        }
-    }
-    pr_dataset *d = calloc(1, sizeof *d);
-    d->n_users = nu;
-    d->n_items = ni;
-    pr_csr **dst[3] = {&d->train, &d->valid, &d->test};
-    int32_t *ru = malloc((size_t)n * 4), *ri = malloc((size_t)n * 4);
-    for (int l = 0; l < 3; l++) {
-        int64_t m = 0;
-        for (int64_t k = 0; k < n; k++)
-            if (lab[k] == l) { ru[m] = u[k]; ri[m++] = it[k]; }
-        pr_csr_from_coo(nu, ni, m, ru, ri, NULL, dst[l], NULL);
-    }
-    free(u); free(it); free(lab); free(ru); free(ri);
-    return d;
-}
-
-static void dataset_free(pr_dataset *d) {
-    pr_csr_free(d->train);
-    pr_csr_free(d->valid);
-    pr_csr_free(d->test);
-    free(d);
-}
 
 /* Features with 50 latent clusters of items, unit rows: dims[m] per modality. */
 static pr_features *features(int32_t ni, int n_mod, const int *dims, uint64_t seed) {
@@ -191,7 +152,7 @@ typedef struct {
 
 static void baby_row(void *arg) {
     row_job *J = arg;
-    pr_dataset *d = baby_shaped(1.0, 1);
+    pr_dataset *d = bench_baby_shaped(1.0, 1);
     int dims[] = {4096, 384};
     pr_features *f = J->with_feat ? features(NI, 2, dims, 2) : NULL;
     double sec = NAN, cpu = NAN, init_s = NAN;
@@ -199,7 +160,7 @@ static void baby_row(void *arg) {
     printf("| %s | %.2f s | %.2f s | %.1f s | %s %.0f s | %.0fx (%.0fx) | %.0f MiB |\n", J->model, sec, cpu, init_s,
            J->limit_label, J->limit_s, J->limit_s / sec, J->limit_s * J->threads / cpu, pr_peak_rss_mib());
     features_free(f);
-    dataset_free(d);
+    pr_dataset_free(d);
 }
 
 static void knn_row(void *arg) {
@@ -224,11 +185,11 @@ static void knn_row(void *arg) {
 }
 
 static void baby_table(int threads) {
-    pr_dataset *d = baby_shaped(1.0, 1);
+    pr_dataset *d = bench_baby_shaped(1.0, 1);
     printf("## bench_graph: Baby-shaped synthetic set (%d users, %d items, %lld train), d = 64, batch 2048, "
            "%d threads\n\n", NU, NI, (long long)d->train->nnz, threads);
     double fcpu, floor2 = spmm_floor(d, threads, 2, 2048, &fcpu);
-    dataset_free(d);
+    pr_dataset_free(d);
     printf("Wall seconds, and CPU seconds of all threads (the machine may be shared: CPU / threads is the\n"
            "unloaded wall time); speed-up by wall (by CPU / threads).\n\n");
     printf("| model | wall s / epoch | CPU s / epoch | init | limit (same machine class) | speed-up | peak RSS |\n"
@@ -252,7 +213,7 @@ typedef struct {
 
 static void scale_row(void *arg) {
     scale_job *J = arg;
-    pr_dataset *d = baby_shaped(J->s, 7);
+    pr_dataset *d = bench_baby_shaped(J->s, 7);
     int dims[] = {64, 64};
     pr_features *f = strcmp(J->model, "lightgcn") ? features(d->n_items, 2, dims, 3) : NULL;
     double sec = NAN, cpu = NAN, init_s = NAN, fcpu;
@@ -262,7 +223,7 @@ static void scale_row(void *arg) {
     printf("| %gx | %d | %d | %lld | %s | %d | %.2f s | %.2f s | %.2f s | %.1f s | %.0f MiB |\n", J->s, d->n_users,
            d->n_items, (long long)d->train->nnz, J->model, batch, sec, cpu, fcpu, init_s, pr_peak_rss_mib());
     features_free(f);
-    dataset_free(d);
+    pr_dataset_free(d);
 }
 
 int main(int argc, char **argv) {

@@ -1,16 +1,29 @@
 /* cli/cmd_recommend.c: `polyrec recommend` and `polyrec similar` — top items
- * for a known user, or the items most similar to an item. */
+ * for a known user, for a history of items (a new user or an anonymous
+ * session: the user vector is folded in, models/foldin.h), or the items most
+ * similar to an item.
+ *
+ * recommend --explain adds, per item, the part weights fit recorded for it
+ * (models/partwts.h): the share of the ID embedding and of each modality in
+ * the item's vector at the kept epoch. They are weights, not a split of the
+ * score: the per-part vectors that would split u.v_i exactly are not kept in
+ * the model file (they would multiply its size by 1 + n_mod). Items without
+ * weights (added later, or a model that has none) say so. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "models/foldin.h"
 #include "models/modelfile.h"
 
 static const pr_flag rec_flags[] = {
     {"model", "MODEL", "model file written by fit", 0},
     {"user", "ID", "user id as in the training data", 0},
+    {"history", "ID,ID,...", "instead of --user: items a new user (or a session) interacted with", 0},
+    {"foldin-reg", "R", "fold-in ridge weight for --history (default: the model's, else 0.1)", 0},
     {"k", "N", "how many items (default 10)", 0},
+    {"explain", NULL, "also print each item's part weights (ID and modalities)", 0},
     {"json", NULL, "print JSON", 0},
     {NULL, NULL, NULL, 0},
 };
@@ -32,8 +45,30 @@ static int parse_k(const pr_args *a, int *k, pr_error *err) {
     return 0;
 }
 
+/* Item i's part weights: JSON object or "name 0.42  name 0.31" (pw NULL or
+ * the item unknown to it: null / "unknown"). */
+static void print_parts(const pr_part_weights *pw, int32_t i, int json) {
+    if (!pw || i >= pw->n_items) {
+        printf(json ? "null" : "unknown");
+        return;
+    }
+    if (json) printf("{");
+    for (int q = 0; q < pw->n_parts; q++) {
+        float w = pw->w[(int64_t)i * pw->n_parts + q];
+        if (json) {
+            printf("%s", q ? ", " : "");
+            cli_json_str(stdout, pw->names[q]);
+            printf(": %.6g", w);
+        } else {
+            printf("%s%s %.2f", q ? "  " : "", pw->names[q], w);
+        }
+    }
+    if (json) printf("}");
+}
+
+/* explain: 0 off, 1 on (pw NULL when the model has no part weights). */
 static void print_list(const pr_recsys *r, const char *key, const char *id, const int32_t *idx,
-                       const float *val, int n, int json) {
+                       const float *val, int n, int json, int explain, const pr_part_weights *pw) {
     if (json) {
         printf("{\"%s\": ", key);
         cli_json_str(stdout, id);
@@ -41,13 +76,56 @@ static void print_list(const pr_recsys *r, const char *key, const char *id, cons
         for (int j = 0; j < n; j++) {
             printf("%s{\"item\": ", j ? ", " : "");
             cli_json_str(stdout, pr_idmap_name(r->items, idx[j]));
-            printf(", \"score\": %.6g}", val[j]);
+            printf(", \"score\": %.6g", val[j]);
+            if (explain) {
+                printf(", \"part_weights\": ");
+                print_parts(pw, idx[j], 1);
+            }
+            printf("}");
         }
         printf("]}\n");
         return;
     }
-    printf("%-5s %-24s %s\n", "rank", "item", "score");
-    for (int j = 0; j < n; j++) printf("%-5d %-24s %.5g\n", j + 1, pr_idmap_name(r->items, idx[j]), val[j]);
+    if (explain && !pw) printf("(model %s has no part weights)\n", r->model);
+    else if (explain) printf("(part weights: shares of each part in the item vector, not a split of the score)\n");
+    printf("%-5s %-24s %-10s%s\n", "rank", "item", "score", explain && pw ? " part weights" : "");
+    for (int j = 0; j < n; j++) {
+        printf("%-5d %-24s %-10.5g", j + 1, pr_idmap_name(r->items, idx[j]), val[j]);
+        if (explain && pw) {
+            printf(" ");
+            print_parts(pw, idx[j], 0);
+        }
+        printf("\n");
+    }
+}
+
+/* "ID,ID,..." -> item indices (*hist owned by the caller). Unknown ids are errors. */
+static int parse_history(const pr_recsys *r, const char *s, const char *path, int32_t **hist, int *n,
+                         pr_error *err) {
+    int cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    int32_t *h = pr_malloc((size_t)cap, sizeof *h);
+    if (!h) return pr_err(err, PR_E_NOMEM, "recommend");
+    *n = 0;
+    for (const char *p = s; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > 0) {
+            int32_t i = pr_idmap_find(r->items, p, len);
+            if (i < 0) {
+                free(h);
+                return pr_err(err, PR_E_NOTFOUND, "--history: '%.*s' is not an item of %s", (int)PR_MIN(len, 200), p, path);
+            }
+            h[(*n)++] = i;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    if (*n == 0) {
+        free(h);
+        return pr_err(err, PR_E_ARG, "--history: no item ids given");
+    }
+    *hist = h;
+    return 0;
 }
 
 static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, const char *key,
@@ -56,21 +134,42 @@ static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, con
     int rc = pr_args_parse(&a, flags, argc, argv, err), k = 10;
     if (rc) return rc;
     if (a.help) {
-        pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL --user ID [--k N] [--json]"
+        pr_args_usage(cmd, !strcmp(key, "user") ? "--model MODEL (--user ID | --history ID,ID,...) [--k N] [--explain] [--json]"
                                                 : "--model MODEL --item ID [--k N] [--json]", flags);
         return 0;
     }
     const char *path = pr_args_get(&a, "model", NULL), *id = pr_args_get(&a, key, NULL);
+    const char *history = !strcmp(key, "user") ? pr_args_get(&a, "history", NULL) : NULL;
     if (!path) return pr_err(err, PR_E_ARG, "--model MODEL is required");
-    if (!id) return pr_err(err, PR_E_ARG, "--%s ID is required", key);
+    if (history && id) return pr_err(err, PR_E_ARG, "give --user or --history, not both");
+    if (history) key = "history", id = history;
+    if (!id) return pr_err(err, PR_E_ARG, !strcmp(key, "user") ? "--user ID or --history ID,ID,... is required" : "--%s ID is required", key);
+    pr_foldin_opts fo, *fop = NULL;
+    const char *fr = pr_args_get(&a, "foldin-reg", NULL);
+    if (fr) {
+        char *end;
+        pr_foldin_opts_default(&fo);
+        fo.lambda = strtod(fr, &end);
+        if (end == fr || *end || !(fo.lambda > 0 && fo.lambda < 1e9)) return pr_err(err, PR_E_ARG, "--foldin-reg: '%s' is not a positive number", fr);
+        fop = &fo;
+    }
     if ((rc = parse_k(&a, &k, err))) return rc;
     pr_recsys r;
     if ((rc = pr_recsys_open(&r, path, err))) return rc;
+    pr_part_weights pw = {0};
+    int has_pw = 0;
     int32_t *idx = pr_malloc((size_t)k, sizeof *idx);
     float *val = pr_malloc((size_t)k, sizeof *val);
     if (!idx || !val) { rc = pr_err(err, PR_E_NOMEM, "%s", cmd); goto done; }
     int n;
-    if (!strcmp(key, "user")) {
+    int32_t *hist = NULL;
+    int n_hist = 0;
+    if (!strcmp(key, "history")) {
+        if ((rc = parse_history(&r, id, path, &hist, &n_hist, err))) goto done;
+        n = pr_recsys_recommend_history(&r, hist, n_hist, k, fop, idx, val, err);
+        free(hist);
+        if (n < 0) { rc = n; goto done; }
+    } else if (!strcmp(key, "user")) {
         int32_t u = pr_idmap_get(r.users, id);
         if (u < 0) { rc = pr_err(err, PR_E_NOTFOUND, "--user: '%s' is not a user of %s", id, path); goto done; }
         n = pr_recsys_recommend(&r, u, k, idx, val);
@@ -80,8 +179,16 @@ static int run(int argc, char **argv, const pr_flag *flags, const char *cmd, con
         n = pr_recsys_similar(&r, i, k, idx, val);
     }
     if (n < 0) { rc = pr_err(err, n, "%s: out of memory", cmd); goto done; }
-    print_list(&r, key, id, idx, val, n, pr_args_has(&a, "json"));
+    int explain = pr_args_has(&a, "explain");
+    if (explain) {
+        rc = pr_recsys_part_weights(&r, &pw, err);
+        if (rc && rc != PR_E_NOTFOUND) goto done;
+        has_pw = rc == 0;
+        rc = 0;
+    }
+    print_list(&r, key, id, idx, val, n, pr_args_has(&a, "json"), explain, has_pw ? &pw : NULL);
 done:
+    pr_part_weights_free(&pw);
     free(idx);
     free(val);
     pr_recsys_close(&r);

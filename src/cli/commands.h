@@ -12,5 +12,7 @@ int cmd_similar(int argc, char **argv, pr_error *err);
 int cmd_info(int argc, char **argv, pr_error *err);
 int cmd_models(int argc, char **argv, pr_error *err);
 int cmd_encode(int argc, char **argv, pr_error *err);
+int cmd_add_item(int argc, char **argv, pr_error *err);
+int cmd_explain(int argc, char **argv, pr_error *err);
 
 #endif

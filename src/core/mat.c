@@ -4,8 +4,30 @@
 #include <cblas.h>
 #include <math.h>
 
-/* OpenBLAS exports this; other BLAS libraries do not, hence the weak symbol. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* OpenBLAS exports these; other BLAS libraries do not, hence the weak symbols. */
 extern void openblas_set_num_threads(int) __attribute__((weak));
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+const char *pr_blas_corename(void) {
+    return openblas_get_corename ? openblas_get_corename() : "unknown";
+}
+
+void pr_blas_select_kernels(char **argv) {
+    const char *opt = getenv("POLYREC_BLAS_AUTO");
+    if (getenv("OPENBLAS_CORETYPE") || (opt && !strcmp(opt, "0")) || !openblas_get_corename) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott") != 0) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+    /* POLYREC_BLAS_AUTO=0 in the child stops any chance of a loop */
+    if (setenv("OPENBLAS_CORETYPE", "Haswell", 1) != 0 || setenv("POLYREC_BLAS_AUTO", "0", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the generic kernels */
+}
 
 void pr_blas_threads(int n) {
     if (openblas_set_num_threads) openblas_set_num_threads(n > 0 ? n : 1);
@@ -21,6 +43,32 @@ void pr_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, i
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#define PAR_GEMM_ROWS 64
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} par_gemm_job;
+
+static void par_gemm_rows(void *ctx, int ith, int nth) {
+    const par_gemm_job *J = ctx;
+    for (int64_t r0 = (int64_t)ith * PAR_GEMM_ROWS; r0 < J->M; r0 += (int64_t)nth * PAR_GEMM_ROWS) {
+        int rows = (int)(J->M - r0 < PAR_GEMM_ROWS ? J->M - r0 : PAR_GEMM_ROWS);
+        const float *A = J->ta ? J->A + r0 : J->A + r0 * J->lda;
+        pr_gemm(J->ta, J->tb, rows, J->N, J->K, J->alpha, A, J->lda, J->B, J->ldb, J->beta,
+                J->C + r0 * J->ldc, J->ldc);
+    }
+}
+
+void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    par_gemm_job J = {ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C};
+    pr_blas_threads(1);
+    pr_pool_run(pool, par_gemm_rows, &J);
 }
 
 void pr_gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,

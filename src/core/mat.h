@@ -8,7 +8,10 @@
 #ifndef PR_CORE_MAT_H
 #define PR_CORE_MAT_H
 
+#include <math.h>
 #include <stdint.h>
+
+#include "core/pool.h"
 
 enum { PR_NOTRANS = 0, PR_TRANS = 1 };
 
@@ -24,9 +27,45 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
 
 void pr_blas_threads(int n);
 
+/* The same contract as pr_gemm, split over the pool by rows of C: fixed blocks
+ * of 64 rows dealt round-robin to the threads, each calling BLAS
+ * single-threaded. BLAS results depend on the shape of each call (its edge
+ * tiles), so fixing the blocks, not the thread count, makes the output
+ * bit-identical for any number of threads. pool NULL: inline. */
+void pr_par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* Stable log(1 + e^x) and logistic function, for pairwise losses. */
+static inline float pr_fsoftplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+static inline float pr_fsigmoid(float x) {
+    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
+}
+
+/* OpenBLAS picks its kernels from the CPU model at load time; a release older
+ * than the CPU (Debian 12's 0.3.21 on recent Xeons) falls back to its generic
+ * SSE3 "Prescott" kernels, 3-4x slower than the AVX2 ones the CPU can run.
+ * When OPENBLAS_CORETYPE is unset, OpenBLAS reports that fallback and the CPU
+ * has AVX2 and FMA, this sets OPENBLAS_CORETYPE=Haswell and re-executes the
+ * program (argv as given) so the library loads with the right kernels; it
+ * returns only when nothing needs doing (or the re-exec failed). An explicit
+ * OPENBLAS_CORETYPE, or POLYREC_BLAS_AUTO=0, is always respected. Programs
+ * (the CLI, benchmarks) call it first thing in main; the library never does. */
+void pr_blas_select_kernels(char **argv);
+const char *pr_blas_corename(void);
+
+/* Dot product with 16 independent partial sums: strict IEEE arithmetic forbids
+ * the compiler from reordering one running sum, so a single accumulator would
+ * stay scalar; 16 lanes vectorise, and the fixed order keeps results
+ * identical run to run. */
+#define PR_LANES 16
 static inline float pr_dot(const float *a, const float *b, int d) {
+    float acc[PR_LANES] = {0};
+    int k = 0;
+    for (; k + PR_LANES <= d; k += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) acc[l] += a[k + l] * b[k + l];
     float s = 0.0f;
-    for (int k = 0; k < d; k++) s += a[k] * b[k];
+    for (int l = 0; l < PR_LANES; l++) s += acc[l];
+    for (; k < d; k++) s += a[k] * b[k];
     return s;
 }
 

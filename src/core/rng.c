@@ -17,6 +17,16 @@ float pr_rng_normal(pr_rng *r) {
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
+void pr_rng_normal_fill(pr_rng *r, float *x, int64_t n, float std) {
+    for (int64_t i = 0; i < n; i += 2) {
+        double u1 = pr_rng_double(r), u2 = pr_rng_double(r);
+        if (u1 < 1e-300) u1 = 1e-300;
+        double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
+        x[i] = (float)(std * rad * cos(th));
+        if (i + 1 < n) x[i + 1] = (float)(std * rad * sin(th));
+    }
+}
+
 void pr_rng_shuffle_i32(pr_rng *r, int32_t *a, int64_t n) {
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = pr_rng_below(r, (uint32_t)(i + 1));

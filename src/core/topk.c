@@ -33,19 +33,37 @@ static void sift_up(int32_t *idx, float *val, int i) {
     }
 }
 
+/* Once the heap is full only a score strictly above its minimum can enter
+ * (an equal score comes from a higher index, so it ranks below). Most items
+ * fail that test, so blocks of 16 are first checked in a branch-free loop the
+ * compiler vectorises, and only blocks with a candidate are walked one by one. */
 int pr_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val) {
     if (k <= 0) return 0;
     int h = 0;
-    for (int32_t i = 0; i < n; i++) {
+    int32_t i = 0;
+    for (; i < n && h < k; i++) {
         float s = scores[i];
         if (s == -INFINITY || s != s) continue; /* masked or NaN */
-        if (h < k) {
-            idx[h] = i; val[h] = s;
-            sift_up(idx, val, h++);
-        } else if (worse(val[0], idx[0], s, i)) {
-            idx[0] = i; val[0] = s;
-            sift_down(idx, val, h, 0);
+        idx[h] = i;
+        val[h] = s;
+        sift_up(idx, val, h++);
+    }
+    while (i < n) {
+        float thr = val[0];
+        int32_t end = i + 16 <= n ? i + 16 : n;
+        int any = 0;
+        for (int32_t j = i; j < end; j++) any |= scores[j] > thr;
+        if (any) {
+            for (int32_t j = i; j < end; j++) {
+                float s = scores[j];
+                if (s > val[0]) { /* NaN and -INFINITY never pass */
+                    idx[0] = j;
+                    val[0] = s;
+                    sift_down(idx, val, h, 0);
+                }
+            }
         }
+        i = end;
     }
     /* heap-sort in place: pop the worst to the back */
     for (int end = h - 1; end > 0; end--) {

@@ -16,7 +16,7 @@ void pr_eval_opts_default(pr_eval_opts *o) {
     o->ks[1] = 20;
     o->n_k = 2;
     o->auc = 1;
-    o->block = 256;
+    o->block = 64; /* a 64 x n_items score block stays in L2 for the selection pass */
 }
 
 typedef struct {
@@ -103,7 +103,7 @@ int pr_evaluate(const pr_scorer *s, const pr_csr *target, const pr_eval_opts *o,
     if (o->n_k < 1) return pr_err(err, PR_E_ARG, "evaluate: no cut-off K given");
     if (target->n_cols != s->n_items)
         return pr_err(err, PR_E_ARG, "evaluate: target has %d items, model %d", target->n_cols, s->n_items);
-    eval_job J = {.s = s, .target = target, .o = o, .block = o->block > 0 ? o->block : 256};
+    eval_job J = {.s = s, .target = target, .o = o, .block = o->block > 0 ? o->block : 64};
     int32_t *users = pr_malloc((size_t)target->n_rows, sizeof *users);
     J.part = pr_calloc((size_t)nth, sizeof *J.part);
     J.seen = pr_calloc((size_t)nth * s->n_items, 1);

@@ -29,10 +29,10 @@ typedef struct pr_eval_opts {
     const uint8_t *candidates;  /* (n_items) 1 = rankable; NULL = all items. For the
                                    cold-only protocol: rank among held-out items only */
     const float *popularity;    /* (n_items) training counts for ARP@K, or NULL */
-    int block;                  /* users per GEMM block (0 = 256) */
+    int block;                  /* users per GEMM block (0 = 64) */
 } pr_eval_opts;
 
-void pr_eval_opts_default(pr_eval_opts *o); /* ks 10,20; auc on; block 256 */
+void pr_eval_opts_default(pr_eval_opts *o); /* ks 10,20; auc on; block 64 */
 
 /* Evaluate against target (users x items). out is initialised and finished
  * (means). Returns 0 or a PR_E_* code. */

@@ -1,6 +1,8 @@
 /* eval/metrics.c: per-user ranking metrics (definitions in metrics.h). */
 #include "metrics.h"
 
+#include "core/err.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,34 +94,70 @@ double pr_metrics_get(const pr_metrics *m, const char *name) {
     return NAN;
 }
 
+static int float_cmp(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* AUC counts, for each unmasked positive p and unmasked negative n, 1 when
+ * s(p) > s(n) and 1/2 on a tie. Test lists are short (a handful of items per
+ * user), so for up to AUC_SHORT positives each positive makes one branch-free
+ * pass over the whole score row counting scores below and equal to it (the
+ * compiler vectorises it), and the counts are then corrected for the masked
+ * items (-INFINITY, below every finite score) and for the positives
+ * themselves. Longer lists sort the positives and make one pass with binary
+ * search: O(n_items log |T|). */
+#define AUC_SHORT 16
+
+static double auc_short(const float *scores, int32_t n_items, const float *pos, int64_t n_pos,
+                        int64_t n_masked) {
+    double correct = 0;
+    for (int64_t t = 0; t < n_pos; t++) {
+        float p = pos[t];
+        int64_t below = 0, ties = 0;
+        for (int32_t i = 0; i < n_items; i++) {
+            below += scores[i] < p;
+            ties += scores[i] == p;
+        }
+        below -= n_masked;
+        for (int64_t q = 0; q < n_pos; q++) { /* remove the positives (p itself is one tie) */
+            below -= pos[q] < p;
+            ties -= pos[q] == p;
+        }
+        correct += (double)below + 0.5 * (double)ties;
+    }
+    return correct;
+}
+
 double pr_auc_user(const float *scores, int32_t n_items, const int32_t *relevant,
                    int64_t n_relevant) {
-    /* For each relevant item count unmasked non-relevant items scoring above it:
-     * O(n_items * |T|), cheap for the short test lists of recommendation data. */
-    int64_t n_neg = 0;
-    for (int32_t i = 0; i < n_items; i++)
-        if (scores[i] != -INFINITY) n_neg++;
-    int64_t n_pos_unmasked = 0;
+    float stack[256], *pos = n_relevant <= 256 ? stack : pr_malloc((size_t)n_relevant, sizeof *pos);
+    if (!pos) return NAN;
+    int64_t n_pos = 0, n_masked = 0;
     for (int64_t t = 0; t < n_relevant; t++)
-        if (scores[relevant[t]] != -INFINITY) n_pos_unmasked++;
-    n_neg -= n_pos_unmasked;
-    if (n_neg <= 0 || n_pos_unmasked == 0) return NAN;
+        if (scores[relevant[t]] != -INFINITY) pos[n_pos++] = scores[relevant[t]];
+    for (int32_t i = 0; i < n_items; i++) n_masked += scores[i] == -INFINITY;
+    int64_t n_neg = n_items - n_masked - n_pos;
     double correct = 0;
-    for (int64_t t = 0; t < n_relevant; t++) {
-        float sp = scores[relevant[t]];
-        if (sp == -INFINITY) continue;
-        int64_t above = 0, ties = 0;
+    if (n_pos > 0 && n_neg > 0 && n_pos <= AUC_SHORT) {
+        correct = auc_short(scores, n_items, pos, n_pos, n_masked);
+    } else if (n_pos > 0 && n_neg > 0) {
+        qsort(pos, (size_t)n_pos, sizeof *pos, float_cmp);
         int64_t r = 0;
         for (int32_t i = 0; i < n_items; i++) {
-            float s = scores[i];
             if (r < n_relevant && relevant[r] == i) { r++; continue; }
-            if (s == -INFINITY) continue;
-            above += s > sp;
-            ties += s == sp;
+            float s = scores[i];
+            if (s == -INFINITY || s > pos[n_pos - 1]) continue; /* masked, or above every positive */
+            int64_t lo = 0, hi = n_pos; /* first positive >= s */
+            while (lo < hi) { int64_t mid = (lo + hi) >> 1; if (pos[mid] < s) lo = mid + 1; else hi = mid; }
+            int64_t gt = lo;
+            while (gt < n_pos && pos[gt] == s) gt++;
+            correct += (double)(n_pos - gt) + 0.5 * (double)(gt - lo);
         }
-        correct += (double)(n_neg - above - ties) + 0.5 * (double)ties;
     }
-    return correct / ((double)n_neg * (double)n_pos_unmasked);
+    if (pos != stack) free(pos);
+    if (n_neg <= 0 || n_pos == 0) return NAN;
+    return correct / ((double)n_neg * (double)n_pos);
 }
 
 static int int_cmp(const void *a, const void *b) {

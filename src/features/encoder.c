@@ -18,12 +18,13 @@
 #include "features/text_glove.h"
 #include "features/text_lsa.h"
 #include "features/image.h"
-/* audio: #include "features/audio.h" once merged */
+#include "features/audio.h"
 
 static const pr_encoder_ops *const registry[] = {
     &pr_text_lsa_ops,
     &pr_text_glove_ops,
     &pr_image_encoder_ops,
+    &pr_audio_encoder_ops,
 };
 
 static const struct {

@@ -4,7 +4,8 @@
  *   decode -> area-resample to (S, S) RGB floats -> CIELab (D65) planes L, A, B
  *   -> background: median Lab of the border ring; if most of the ring is
  *      within DELTA_E of it, flood-fill from the border through pixels within
- *      DELTA_E; the rest is foreground (fall back to the whole image when the
+ *      DELTA_E; the rest, closed along rows and columns into a solid
+ *      silhouette, is foreground (fall back to the whole image when the
  *      border is not plain or the foreground is tiny)
  *   -> colour weight = foreground x Gaussian centre weight (models and props
  *      sit at the edges; the product sits in the middle)
@@ -47,17 +48,17 @@ static const struct {
 };
 
 /* block sizes */
-#define HIST_ACH 6 /* achromatic lightness bins, centres 0, 20, ..., 100 */
-#define HIST_HUE 12 /* hue bins of 30 degrees */
-#define HIST_LV 3 /* chromatic lightness bins, centres 25, 50, 75 */
-#define MOM_BINS 6
-#define HOG_G 8
-#define HOG_O 12
-#define GAB_S 3
-#define GAB_O 4
-#define GAB_G 4
+#define HIST_ACH 6    /* achromatic lightness bins, centres 0, 20, ..., 100 */
+#define HIST_HUE 12   /* hue bins of 30 degrees */
+#define HIST_LV 3     /* chromatic lightness bins, centres 25, 50, 75 */
+#define MOM_BINS 6    /* soft bins per embedded moment */
+#define HOG_G 8       /* HOG grid: cells of S/8 pixels (8 at S = 64, as Dalal-Triggs) */
+#define HOG_O 12      /* signed orientations of 30 degrees */
+#define GAB_S 3       /* Gabor scales: S, S/2, S/4 */
+#define GAB_O 4       /* Gabor orientations: 0, 45, 90, 135 degrees */
+#define GAB_G 4       /* Gabor grid */
 #define GAB_PER (GAB_S * GAB_O + 1) /* per grid cell: energies + flatness */
-#define GAB_R 7 /* kernel radius: 3 sigma */
+#define GAB_R 7       /* kernel radius: 3 sigma */
 #define SHAPE_G 8
 #define EDGE_G 4
 #define CGRID_G 4
@@ -74,18 +75,18 @@ static const int part_dim[N_PARTS] = {
 };
 
 /* fixed constants of the method (not tuned per item) */
-#define DELTA_E 10.0f      /* background tolerance, CIE76 units (~ a just-visible step x4) */
-#define BG_RING_FRAC 0.6f  /* share of the border that must match for a plain background */
-#define FG_MIN_FRAC 0.02f  /* smaller foregrounds are masking failures: use the whole image */
-#define CHROMA_LO 4.0f      /* below: achromatic (grey); ~2 just-noticeable differences */
-#define CHROMA_HI 12.0f     /* above: chromatic; linear blend between */
-#define LBP_TAU 1.0f       /* LBP comparison margin in L units: flat stays flat under noise */
-#define HOG_FLOOR 2.0f     /* per pixel, L units (central difference of a 1-unit step) */
-#define GAB_FLOOR 0.5f     /* mean |response| of a flat JPEG region, L units */
-#define GAB_LAMBDA 4.0f    /* wavelength at the finest scale, pixels */
-#define GAB_SIGMA 2.25f    /* one-octave bandwidth at that wavelength */
-#define EDGE_TAU 10.0f     /* gradient magnitude counted as a full edge */
-#define EDGE_FLOOR 0.1f
+#define DELTA_E 10.0f     /* background tolerance, CIE76 units (~4 just-noticeable steps) */
+#define BG_RING_FRAC 0.6f /* share of the border that must match for a plain background */
+#define FG_MIN_FRAC 0.02f /* smaller foregrounds are masking failures: use the whole image */
+#define CHROMA_LO 4.0f    /* below: achromatic (grey); ~2 just-noticeable differences */
+#define CHROMA_HI 12.0f   /* above: chromatic; linear blend between */
+#define LBP_TAU 1.0f      /* LBP comparison margin in L units: flat stays flat under noise */
+#define HOG_FLOOR 2.0f    /* per pixel, L units (central difference of a 1-unit step) */
+#define GAB_FLOOR 0.5f    /* mean |response| of a flat JPEG region, L units */
+#define GAB_LAMBDA 4.0f   /* wavelength at the finest scale, pixels */
+#define GAB_SIGMA 2.25f   /* one-octave bandwidth at that wavelength */
+#define EDGE_TAU 10.0f    /* gradient magnitude counted as a full edge */
+#define EDGE_FLOOR 0.1f   /* flatness bin of the edge grid */
 
 typedef struct image_enc {
     pr_encoder base;
@@ -152,8 +153,8 @@ typedef struct view {
     float *L, *A, *B;  /* (S, S) CIELab */
     float *fg;         /* (S, S) 1 foreground, 0 background */
     float *wc;         /* (S, S) colour weight: fg x centre weight */
-    float *mag, *ori;  /* (S, S) gradient magnitude and orientation in [0, pi) of L */
-    float *scratch;    /* 8 (S, S) planes for Gabor and the border sort */
+    float *mag, *ori;  /* (S, S) gradient magnitude and direction in [0, 2 pi) of L */
+    float *scratch;    /* Gabor pyramid + level scratch; also the border sort */
     int32_t *queue;    /* (S * S) flood-fill queue */
     uint8_t *isbg;     /* (S * S) */
     int has_bg;
@@ -413,66 +414,90 @@ static void halve(const float *src, int n, float *dst) {
         }
 }
 
-/* Mean Gabor magnitude over the (soft) mask of one pyramid level, 4 orientations.
- * plane, mask (n, n); t* and r* are (n, n) scratch planes. */
-static void gabor_level(const image_enc *e, const float *plane, const float *mask, int n,
-                        float *tr, float *ti, float *gl, float *gt, float *res) {
-    const int R = GAB_R;
-    /* envelope response gl = G * plane (separable, replicate borders) */
+/* Gabor scratch floats for a level of side n: the row-padded plane (n, n+2R)
+ * and five column-padded row-pass planes (n+2R, n). */
+#define GAB_LEVEL_SCRATCH(n) (6 * ((n) + 2 * GAB_R) * (n))
+
+/* Mean Gabor magnitude per grid cell of one pyramid level (plane, mask (n, n)),
+ * into res[cell * GAB_PER + o] for the 4 orientations 0, 45, 90, 135 degrees.
+ * With separable kernels the 2-D response is a row pass then a column pass;
+ * init_gabor makes the kernels share row passes: 0 and 45 degrees need their
+ * own complex row pass, 90 degrees rows are the plain envelope (also needed
+ * for the DC correction), and 135 degrees rows are the conjugate of 45's
+ * (the input is real). Borders replicate, by padding, so the inner loops are
+ * branch-free. */
+static void gabor_level(const image_enc *e, const float *plane, const float *mask, int n, float *sc,
+                        float *res) {
+    _Static_assert(GAB_O == 4, "gabor_level is written for 4 orientations");
+    const int R = GAB_R, K = 2 * R + 1, w = n + 2 * R;
+    float *pp = sc;                                /* (n, w) */
+    float *G = pp + (size_t)n * w;                 /* (w, n) envelope rows */
+    float *Ar = G + (size_t)w * n, *Ai = Ar + (size_t)w * n; /* 0 degrees rows */
+    float *Br = Ai + (size_t)w * n, *Bi = Br + (size_t)w * n; /* 45 degrees rows */
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < w; x++) pp[y * w + x] = plane[y * n + PR_MIN(PR_MAX(x - R, 0), n - 1)];
+    const float *g = e->gk, *ar = e->kxr[0], *ai = e->kxi[0], *br = e->kxr[1], *bi = e->kxi[1];
     for (int y = 0; y < n; y++)
         for (int x = 0; x < n; x++) {
-            float s = 0;
-            for (int k = -R; k <= R; k++) s += e->gk[k + R] * plane[y * n + PR_MIN(PR_MAX(x + k, 0), n - 1)];
-            gt[y * n + x] = s;
+            const float *p = pp + y * w + x; /* p[k] = plane at x + k - R */
+            float sg = 0, sar = 0, sai = 0, sbr = 0, sbi = 0;
+            for (int k = 0; k < K; k++) {
+                sg += g[k] * p[k];
+                sar += ar[k] * p[k];
+                sai += ai[k] * p[k];
+                sbr += br[k] * p[k];
+                sbi += bi[k] * p[k];
+            }
+            size_t j = (size_t)(y + R) * n + x;
+            G[j] = sg; Ar[j] = sar; Ai[j] = sai; Br[j] = sbr; Bi[j] = sbi;
         }
+    float *rows[5] = {G, Ar, Ai, Br, Bi};
+    for (int q = 0; q < 5; q++) /* replicate the first and last rows into the padding */
+        for (int r = 0; r < R; r++) {
+            memcpy(rows[q] + (size_t)r * n, rows[q] + (size_t)R * n, (size_t)n * sizeof(float));
+            memcpy(rows[q] + (size_t)(R + n + r) * n, rows[q] + (size_t)(R + n - 1) * n, (size_t)n * sizeof(float));
+        }
+    double msum[GAB_G * GAB_G] = {0}, acc[GAB_O][GAB_G * GAB_G];
+    memset(acc, 0, sizeof acc);
+    int cs = n / GAB_G; /* n % GAB_G == 0: size is a multiple of 16 */
+    const float *y1r = e->kyr[1], *y1i = e->kyi[1], *y2r = e->kyr[2], *y2i = e->kyi[2];
     for (int y = 0; y < n; y++)
         for (int x = 0; x < n; x++) {
-            float s = 0;
-            for (int k = -R; k <= R; k++) s += e->gk[k + R] * gt[PR_MIN(PR_MAX(y + k, 0), n - 1) * n + x];
-            gl[y * n + x] = s;
+            float gl = 0, z0r = 0, z0i = 0, z1r = 0, z1i = 0, z2r = 0, z2i = 0, z3r = 0, z3i = 0;
+            for (int k = 0; k < K; k++) {
+                size_t j = (size_t)(y + k) * n + x;
+                float gv = G[j], a_r = Ar[j], a_i = Ai[j], b_r = Br[j], b_i = Bi[j];
+                gl += g[k] * gv;
+                z0r += g[k] * a_r;                 /* 0: column kernel is the envelope */
+                z0i += g[k] * a_i;
+                z1r += y1r[k] * b_r - y1i[k] * b_i; /* 45 */
+                z1i += y1r[k] * b_i + y1i[k] * b_r;
+                z2r += y2r[k] * gv;                /* 90: rows are the envelope */
+                z2i += y2i[k] * gv;
+                z3r += y1r[k] * b_r + y1i[k] * b_i; /* 135: conj(45 rows), 45's columns */
+                z3i += y1i[k] * b_r - y1r[k] * b_i;
+            }
+            float zr[4] = {z0r, z1r, z2r, z3r}, zi[4] = {z0i, z1i, z2i, z3i};
+            int c = (y / cs) * GAB_G + x / cs;
+            float mv = mask[y * n + x];
+            msum[c] += mv;
+            for (int o = 0; o < GAB_O; o++) {
+                float r = zr[o] - e->dcr[o] * gl, i = zi[o] - e->dci[o] * gl;
+                acc[o][c] += mv * sqrtf(r * r + i * i);
+            }
         }
-    double msum[GAB_G * GAB_G] = {0};
-    int cs = n / GAB_G;
-    for (int i = 0; i < n * n; i++) msum[((i / n) / cs) * GAB_G + (i % n) / cs] += mask[i]; /* n % GAB_G == 0 */
-    for (int o = 0; o < GAB_O; o++) {
-        const float *xr = e->kxr[o], *xi = e->kxi[o], *yr = e->kyr[o], *yi = e->kyi[o];
-        for (int y = 0; y < n; y++) /* rows: real plane x complex kernel */
-            for (int x = 0; x < n; x++) {
-                float sr = 0, si = 0;
-                for (int k = -R; k <= R; k++) {
-                    float p = plane[y * n + PR_MIN(PR_MAX(x + k, 0), n - 1)];
-                    sr += xr[k + R] * p;
-                    si += xi[k + R] * p;
-                }
-                tr[y * n + x] = sr;
-                ti[y * n + x] = si;
-            }
-        double acc[GAB_G * GAB_G] = {0};
-        for (int y = 0; y < n; y++) /* columns: complex x complex, minus the DC part */
-            for (int x = 0; x < n; x++) {
-                float sr = 0, si = 0;
-                for (int k = -R; k <= R; k++) {
-                    int j = PR_MIN(PR_MAX(y + k, 0), n - 1) * n + x;
-                    sr += yr[k + R] * tr[j] - yi[k + R] * ti[j];
-                    si += yr[k + R] * ti[j] + yi[k + R] * tr[j];
-                }
-                sr -= e->dcr[o] * gl[y * n + x];
-                si -= e->dci[o] * gl[y * n + x];
-                acc[(y / cs) * GAB_G + x / cs] += mask[y * n + x] * sqrtf(sr * sr + si * si);
-            }
-        for (int c = 0; c < GAB_G * GAB_G; c++)
-            res[c * GAB_PER + o] = msum[c] > 0 ? (float)(acc[c] / msum[c]) : 0.0f;
-    }
+    for (int c = 0; c < GAB_G * GAB_G; c++)
+        for (int o = 0; o < GAB_O; o++)
+            res[c * GAB_PER + o] = msum[c] > 0 ? (float)(acc[o][c] / msum[c]) : 0.0f;
 }
 
 static void part_gabor(const image_enc *e, const view *v, float *out) {
     int S = v->S, n = S;
-    float *sc = v->scratch, *P = sc, *M = sc + S * S, *tr = sc + 2 * S * S, *ti = sc + 3 * S * S;
-    float *gl = sc + 4 * S * S, *gt = sc + 5 * S * S, *P2 = sc + 6 * S * S, *M2 = sc + 7 * S * S;
+    float *P = v->scratch, *M = P + S * S, *P2 = M + S * S, *M2 = P2 + S * S, *sc = M2 + S * S;
     memcpy(P, v->L, (size_t)S * S * sizeof *P);
     memcpy(M, v->fg, (size_t)S * S * sizeof *M);
     for (int s = 0; s < GAB_S; s++) {
-        gabor_level(e, P, M, n, tr, ti, gl, gt, out + s * GAB_O);
+        gabor_level(e, P, M, n, sc, out + s * GAB_O);
         if (s + 1 < GAB_S) {
             halve(P, n, P2);
             halve(M, n, M2);
@@ -537,8 +562,9 @@ int pr_image_describe(const pr_encoder *enc, const pr_image *im, float *out, pr_
     if (!im->rgb || im->w <= 0 || im->h <= 0) return pr_err(err, PR_E_ARG, "image: empty image");
     int S = e->size, rc = 0;
     size_t plane = (size_t)S * S;
-    /* floats: resize tmp (h, S, 3) + rgb (S, S, 3) + 8 view planes + 8 scratch planes */
-    size_t nf = (size_t)im->h * S * 3 + plane * 3 + plane * 16;
+    /* floats: resize tmp (h, S, 3) + rgb (S, S, 3) + 8 view planes + scratch:
+     * 4 Gabor pyramid planes and one level's scratch (also >= the border sort's 12 S ring) */
+    size_t nf = (size_t)im->h * S * 3 + plane * 3 + plane * 8 + plane * 4 + GAB_LEVEL_SCRATCH((size_t)S);
     float *blk = pr_malloc(nf, sizeof(float));
     int32_t *queue = pr_malloc(plane, sizeof(int32_t));
     uint8_t *isbg = malloc(plane);
@@ -607,6 +633,7 @@ static int parse_args(image_enc *e, const char *args, pr_error *err) {
     int in_parts = 0, parts_given = 0;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ') tok++;
+        for (size_t k = strlen(tok); k > 0 && tok[k - 1] == ' '; k--) tok[k - 1] = '\0';
         if (!*tok) continue;
         char *eq = strchr(tok, '=');
         const char *key = tok, *val = eq ? eq + 1 : tok;
@@ -685,8 +712,16 @@ static void init_gabor(image_enc *e) {
             e->kxi[o][i + R] = g * sinf(kx * (float)i);
             e->kyr[o][i + R] = g * cosf(ky * (float)i);
             e->kyi[o][i + R] = g * sinf(ky * (float)i);
-            sxr += e->kxr[o][i + R]; sxi += e->kxi[o][i + R];
-            syr += e->kyr[o][i + R]; syi += e->kyi[o][i + R];
+        }
+        for (int i = 0; i <= 2 * R; i++) { /* exact sharing for gabor_level's fast path */
+            if (o == 0) { e->kyr[0][i] = e->gk[i]; e->kyi[0][i] = 0; }
+            if (o == 2) { e->kxr[2][i] = e->gk[i]; e->kxi[2][i] = 0; }
+            if (o == 3) {
+                e->kxr[3][i] = e->kxr[1][i]; e->kxi[3][i] = -e->kxi[1][i];
+                e->kyr[3][i] = e->kyr[1][i]; e->kyi[3][i] = e->kyi[1][i];
+            }
+            sxr += e->kxr[o][i]; sxi += e->kxi[o][i];
+            syr += e->kyr[o][i]; syi += e->kyi[o][i];
         }
         /* DC gain of the 2-D kernel = (sum kx)(sum ky); envelope sum is 1 */
         e->dcr[o] = (float)(sxr * syr - sxi * syi);
@@ -718,7 +753,8 @@ static int image_create(pr_encoder **out, const char *args, pr_error *err) {
     e->parts = ALL_PARTS;
     for (int p = 0; p < N_PARTS; p++) e->w[p] = 1.0f;
     e->w[P_HOG] = sqrtf(2.0f);  /* HOG serves two families, texture and layout */
-    e->w[P_MOMENTS] = 0.5f;     /* 9 numbers summarising the distribution hist holds */
+    e->w[P_MOMENTS] = 0.5f;     /* derived summaries: moments of the distribution hist */
+    e->w[P_CGRID] = 0.5f;       /* holds; cgrid = hist's colours x shape's grid, coarse */
     int rc = parse_args(e, args, err);
     if (rc < 0) { free(e); return rc; }
     for (int p = 0; p < N_PARTS; p++) {

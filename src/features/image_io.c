@@ -93,6 +93,18 @@ static void jpeg_message(j_common_ptr c, int level) {
     }
 }
 
+/* A progressive JPEG may hold thousands of tiny scans, each a full pass over
+ * the coefficients: a few kilobytes that take minutes. Stop after 500 scans
+ * (libjpeg-turbo 3's TJPARAM_SCANLIMIT default). */
+#define JPEG_MAX_SCANS 500
+
+static void jpeg_progress(j_common_ptr c) {
+    if (!c->is_decompressor || ((j_decompress_ptr)c)->input_scan_number <= JPEG_MAX_SCANS) return;
+    jpeg_guard *g = (jpeg_guard *)c->err;
+    snprintf(g->msg, sizeof g->msg, "more than %d progressive scans", JPEG_MAX_SCANS);
+    longjmp(g->jb, 1);
+}
+
 /* Adobe CMYK JPEGs store inverted ink values: R = C*K/255 on stored bytes. */
 static void cmyk_row_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int w) {
     for (int x = 0; x < w; x++) {
@@ -104,6 +116,7 @@ static void cmyk_row_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int w) {
 static int decode_jpeg(const uint8_t *data, size_t n, const char *name, pr_image *out,
                        pr_error *err) {
     struct jpeg_decompress_struct cinfo;
+    struct jpeg_progress_mgr prog = {.progress_monitor = jpeg_progress};
     jpeg_guard g;
     /* changed after setjmp and read after a longjmp: volatile */
     uint8_t *volatile pix = NULL, *volatile row4 = NULL;
@@ -119,6 +132,7 @@ static int decode_jpeg(const uint8_t *data, size_t n, const char *name, pr_image
     }
     jpeg_create_decompress(&cinfo);
     cinfo.mem->max_memory_to_use = 512L << 20;
+    cinfo.progress = &prog;
     if (n > (size_t)0xffffffffu) { rc = pr_err(err, PR_E_RANGE, "%s: file too large", name); goto done; }
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);

@@ -94,6 +94,7 @@ void pr_compact_free(pr_compact *c);
 size_t pr_compact_bytes_per_item(int kind, int d);
 int pr_compact_kind(const char *name); /* "f32" "f16" "int8" -> PR_STORE_*, or -1 */
 int pr_compact_save(const pr_compact *c, pr_buf *b);
+/* Initialises c (it must not hold arrays: free them first); on error c is empty. */
 int pr_compact_load(pr_compact *c, pr_cur *cur, pr_error *err);
 
 #endif

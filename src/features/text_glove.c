@@ -132,7 +132,7 @@ static int read_vectors(glove_enc *e, const pr_term_stats *st, int32_t *found, f
     float *vec = NULL, *tmp = NULL;
     pr_tokens tk;
     pr_tokens_init(&tk);
-    pr_tok_opts wo = {PR_TOK_NUM_KEEP, 0, 0, 1};
+    pr_tok_opts wo = {PR_TOK_NUM_KEEP, 0, 0, 1, e->tok.stem, PR_TOK_HYPHEN_JOIN}; /* "t-shirt" in the file */
     for (int32_t t = 0; t < st->terms->n; t++) found[t] = -1;
     while ((len = getline(&line, &lcap, f)) >= 0) {
         lineno++;
@@ -347,10 +347,9 @@ static int glove_encode(const pr_encoder *base, const char *text, float *out, pr
 static int glove_save(const pr_encoder *base, pr_buf *b) {
     const glove_enc *e = (const glove_enc *)base;
     pr_buf_put_u32(b, GLOVE_VERSION);
-    uint32_t ints[] = {(uint32_t)e->weight, (uint32_t)(e->pc + 1), (uint32_t)e->tok.numbers,
-                       (uint32_t)e->tok.stopwords, (uint32_t)e->tok.bigrams,
-                       (uint32_t)e->tok.min_len, (uint32_t)e->fitted};
+    uint32_t ints[] = {(uint32_t)e->weight, (uint32_t)(e->pc + 1), (uint32_t)e->fitted};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) pr_buf_put_u32(b, ints[i]);
+    pr_tok_opts_save(&e->tok, b);
     pr_buf_put_f32(b, e->a);
     pr_buf_put_str(b, e->vectors ? e->vectors : "");
     if (e->fitted) {
@@ -375,21 +374,20 @@ static int get_arr(pr_cur *c, float **x, int64_t want, const char *name, pr_erro
 static int glove_load(pr_encoder **out, pr_cur *c, pr_error *err) {
     glove_enc *e = glove_new();
     if (!e) return pr_err(err, PR_E_NOMEM, "%s", c->what);
-    uint32_t ver = 0, v[7];
+    uint32_t ver = 0, v[3];
     int rc;
     if ((rc = pr_cur_get_u32(c, &ver, err))) goto done;
     if (ver != GLOVE_VERSION) { rc = pr_err(err, PR_E_FORMAT, "%s: version %u", c->what, ver); goto done; }
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 3; i++)
         if ((rc = pr_cur_get_u32(c, &v[i], err))) goto done;
+    if ((rc = pr_tok_opts_load(&e->tok, c, err))) goto done;
     if ((rc = pr_cur_get_f32(c, &e->a, err)) || (rc = pr_cur_get_str(c, &e->vectors, 4096, err))) goto done;
-    if (v[0] > GW_TFIDF || v[1] > 2 || v[2] > PR_TOK_NUM_DROP || v[3] > 1 || v[4] > 1 ||
-        v[5] > PR_TOKEN_MAX || v[6] > 1 || !(e->a > 0)) {
+    if (v[0] > GW_TFIDF || v[1] > 2 || v[2] > 1 || !(e->a > 0)) {
         rc = pr_err(err, PR_E_FORMAT, "%s: settings are corrupt", c->what);
         goto done;
     }
-    e->weight = (int)v[0], e->pc = (int)v[1] - 1, e->tok.numbers = (int)v[2];
-    e->tok.stopwords = (int)v[3], e->tok.bigrams = (int)v[4], e->tok.min_len = (int)v[5];
-    if (v[6]) {
+    e->weight = (int)v[0], e->pc = (int)v[1] - 1;
+    if (v[2]) {
         uint32_t d = 0, V = 0;
         if ((rc = pr_cur_get_u32(c, &d, err)) || (rc = pr_cur_get_u32(c, &V, err))) goto done;
         if (d < 1 || d > GLOVE_MAX_DIM || V < 1 || V > GLOVE_MAX_VOCAB || V > pr_cur_left(c) / 4) {

@@ -5,8 +5,8 @@
  *   1. tokenize (features/tokenize.h; stop words kept by default), count
  *      per token its collection frequency cf and document frequency df;
  *   2. read the vectors file once, keeping only the vectors of catalogue
- *      tokens; each file word is passed through the same tokenizer, so
- *      "Café" in the file serves the token "cafe" (the first line wins when
+ *      tokens; each file word is passed through the same tokenizer (with
+ *      hyphens joined), so "Café" in the file serves the token "cafe" (the first line wins when
  *      two words fold together);
  *   3. a weight per kept word:
  *        sif:   a / (a + p(w)), p(w) = cf(w) / tokens in the catalogue

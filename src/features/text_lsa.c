@@ -68,7 +68,7 @@ static void lsa_free(pr_encoder *base) {
 }
 
 static int lsa_set(lsa_enc *e, const char *key, const char *val, pr_error *err) {
-    double v;
+    double v = 0;
     int rc = pr_tok_opt_set(&e->tok, key, val, err);
     if (rc != 0) return rc < 0 ? rc : 0;
     if (strcmp(key, "weight") == 0) {
@@ -127,6 +127,8 @@ static lsa_enc *lsa_new(void) {
     e->b = 0.75f;
     e->tok.stopwords = 1;
     e->tok.min_len = 1;
+    e->tok.stem = 1;
+    e->tok.hyphen = PR_TOK_HYPHEN_BOTH;
     return e;
 }
 
@@ -406,10 +408,9 @@ static int lsa_save(const pr_encoder *base, pr_buf *b) {
     pr_buf_put_u32(b, LSA_VERSION);
     uint32_t ints[] = {(uint32_t)e->dim_req, (uint32_t)e->weight, (uint32_t)e->sublinear,
                        (uint32_t)e->max_features, (uint32_t)e->power, (uint32_t)e->oversample,
-                       (uint32_t)e->min_df_frac, (uint32_t)e->max_df_frac,
-                       (uint32_t)e->tok.numbers, (uint32_t)e->tok.stopwords,
-                       (uint32_t)e->tok.bigrams, (uint32_t)e->tok.min_len, (uint32_t)e->fitted};
+                       (uint32_t)e->min_df_frac, (uint32_t)e->max_df_frac, (uint32_t)e->fitted};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) pr_buf_put_u32(b, ints[i]);
+    pr_tok_opts_save(&e->tok, b);
     pr_buf_put_f64(b, e->min_df);
     pr_buf_put_f64(b, e->max_df);
     pr_buf_put_f32(b, e->k1);
@@ -439,29 +440,27 @@ static int get_arr(pr_cur *c, float **x, int64_t want, const char *name, pr_erro
 static int lsa_load(pr_encoder **out, pr_cur *c, pr_error *err) {
     lsa_enc *e = lsa_new();
     if (!e) return pr_err(err, PR_E_NOMEM, "%s", c->what);
-    uint32_t ver = 0, v[13];
+    uint32_t ver = 0, v[9];
     int64_t seed = 0;
     int rc;
     if ((rc = pr_cur_get_u32(c, &ver, err))) goto done;
     if (ver != LSA_VERSION) { rc = pr_err(err, PR_E_FORMAT, "%s: version %u", c->what, ver); goto done; }
-    for (int i = 0; i < 13; i++)
+    for (int i = 0; i < 9; i++)
         if ((rc = pr_cur_get_u32(c, &v[i], err))) goto done;
+    if ((rc = pr_tok_opts_load(&e->tok, c, err))) goto done;
     if ((rc = pr_cur_get_f64(c, &e->min_df, err)) || (rc = pr_cur_get_f64(c, &e->max_df, err)) ||
         (rc = pr_cur_get_f32(c, &e->k1, err)) || (rc = pr_cur_get_f32(c, &e->b, err)) ||
         (rc = pr_cur_get_i64(c, &seed, err)))
         goto done;
-    if (v[0] < 1 || v[0] > LSA_MAX_DIM || v[1] > W_BM25 || v[2] > 1 || v[8] > PR_TOK_NUM_DROP ||
-        v[9] > 1 || v[10] > 1 || v[11] > PR_TOKEN_MAX || v[12] > 1) {
+    if (v[0] < 1 || v[0] > LSA_MAX_DIM || v[1] > W_BM25 || v[2] > 1 || v[8] > 1) {
         rc = pr_err(err, PR_E_FORMAT, "%s: settings are corrupt", c->what);
         goto done;
     }
     e->dim_req = (int)v[0], e->weight = (int)v[1], e->sublinear = (int)v[2];
     e->max_features = (int)v[3], e->power = (int)v[4], e->oversample = (int)v[5];
     e->min_df_frac = (int)v[6], e->max_df_frac = (int)v[7];
-    e->tok.numbers = (int)v[8], e->tok.stopwords = (int)v[9], e->tok.bigrams = (int)v[10];
-    e->tok.min_len = (int)v[11];
     e->seed = (uint64_t)seed;
-    if (v[12]) {
+    if (v[8]) {
         uint32_t V = 0, k = 0;
         if ((rc = pr_cur_get_i64(c, &e->n_docs, err)) || (rc = pr_cur_get_f32(c, &e->avgdl, err)) ||
             (rc = pr_cur_get_u32(c, &V, err)) || (rc = pr_cur_get_u32(c, &k, err)))

@@ -24,8 +24,14 @@
  * Args: dim=128, weight=tfidf|bm25, sublinear=1, min_df=1, max_df=1.0
  * (an integer is a count, a number with '.' a fraction of documents),
  * max_features=0 (no limit), power=3 (power iterations), oversample=10,
- * seed=1, k1=1.2, b=0.75, and the tokenizer's stop=1, bigrams=0,
- * num=keep|token|drop, min_len=1. */
+ * seed=1, k1=1.2, b=0.75, and the tokenizer's stop=1, stem=1 (plurals),
+ * hyphen=both ("t-shirt" -> t, shirt, tshirt), bigrams=0,
+ * num=keep|token|drop, min_len=1.
+ *
+ * Costs: fit is one tokenizing pass (threaded), a serial vocabulary pass,
+ * and (2 + 2 power) sparse products with k + oversample columns plus as many
+ * tall QRs; memory O(nnz + (N + V)(k + oversample)). Encode is
+ * O(tokens + terms * k) per text. */
 #ifndef PR_FEATURES_TEXT_LSA_H
 #define PR_FEATURES_TEXT_LSA_H
 

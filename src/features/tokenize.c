@@ -216,28 +216,51 @@ static int push(pr_tokens *t, const char *s, size_t n, const char *s2, size_t n2
     return 0;
 }
 
-/* Filter and push one finished raw token cur[0..n). */
-static int flush(pr_tokens *t, const pr_tok_opts *o, const char *cur, size_t n, int digits_only) {
+size_t pr_stem_s(char *w, size_t n) {
+    if (n <= 3) return n;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] >= 0x80) return n;
+    const char *e = w + n;
+    if (e[-1] != 's') return n;
+    if (e[-3] == 'i' && e[-2] == 'e' && n > 4 && e[-4] != 'e' && e[-4] != 'a') {
+        w[n - 3] = 'y';
+        return n - 2;
+    }
+    if (e[-2] == 'e' && e[-3] != 'a' && e[-3] != 'e' && e[-3] != 'o') return n - 1;
+    if (e[-2] != 'u' && e[-2] != 's') return n - 1;
+    return n;
+}
+
+/* Filter and push one finished raw token cur[0..n) (cur is writable). */
+static int flush(pr_tokens *t, const pr_tok_opts *o, char *cur, size_t n, int digits_only) {
     if (n == 0 || n > PR_TOKEN_MAX) return 0;
     if (digits_only) {
         if (o->numbers == PR_TOK_NUM_DROP) return 0;
-        if (o->numbers == PR_TOK_NUM_TOKEN) cur = "<num>", n = 5;
+        if (o->numbers == PR_TOK_NUM_TOKEN) return push(t, "<num>", 5, NULL, 0);
     }
     if (o->min_len > 1 && n < (size_t)o->min_len) return 0;
     if (o->stopwords && pr_is_stopword(cur, n)) return 0;
+    if (o->stem) n = pr_stem_s(cur, n);
     return push(t, cur, n, NULL, 0);
 }
 
+/* 1 if the code point at s folds to a word character. */
+static int word_char_at(const unsigned char *s) {
+    uint32_t cp;
+    char out[8];
+    return *s && fold_cp((utf8_next(s, &cp), cp), out) > 0;
+}
+
 int pr_tokenize(const char *text, const pr_tok_opts *o, pr_tokens *t) {
-    static const pr_tok_opts defaults = {PR_TOK_NUM_KEEP, 0, 0, 1};
+    static const pr_tok_opts defaults = {PR_TOK_NUM_KEEP, 0, 0, 1, 0, PR_TOK_HYPHEN_SPLIT};
     if (!o) o = &defaults;
     t->n = t->n_uni = 0;
     t->len = 0;
     if (!text) text = "";
     if (strlen(text) > ((size_t)1 << 30)) return PR_E_RANGE;
-    char cur[PR_TOKEN_MAX + 8];
-    size_t n = 0;
-    int digits_only = 1, overlong = 0, rc = 0;
+    char cur[PR_TOKEN_MAX + 8], comp[PR_TOKEN_MAX + 8]; /* comp: hyphenated parts joined */
+    size_t n = 0, cn = 0;
+    int digits_only = 1, overlong = 0, parts = 0, comp_digits = 1, comp_over = 0, rc = 0;
     const unsigned char *s = (const unsigned char *)text;
     for (;;) {
         uint32_t cp = 0;
@@ -249,7 +272,23 @@ int pr_tokenize(const char *text, const pr_tok_opts *o, pr_tokens *t) {
             continue;
         }
         if (k == CP_SEP) {
+            int hyph = o->hyphen != PR_TOK_HYPHEN_SPLIT && (cp == '-' || cp == 0x2010 || cp == 0x2011) &&
+                       n > 0 && !overlong && word_char_at(s + used);
+            if (hyph && o->hyphen == PR_TOK_HYPHEN_JOIN) { /* the word goes on */
+                s += used;
+                continue;
+            }
+            if (parts > 0 || hyph) { /* collect the part for the compound */
+                if (overlong || cn + n > PR_TOKEN_MAX) comp_over = 1;
+                else memcpy(comp + cn, cur, n), cn += n;
+                comp_digits &= digits_only;
+                parts++;
+            }
             if (!overlong && (rc = flush(t, o, cur, n, digits_only))) return rc;
+            if (!hyph) {
+                if (parts >= 2 && !comp_over && (rc = flush(t, o, comp, cn, comp_digits))) return rc;
+                parts = 0, cn = 0, comp_digits = 1, comp_over = 0;
+            }
             n = 0;
             digits_only = 1;
             overlong = 0;
@@ -279,10 +318,14 @@ int pr_tokenize(const char *text, const pr_tok_opts *o, pr_tokens *t) {
 }
 
 int pr_tok_opt_set(pr_tok_opts *o, const char *key, const char *val, pr_error *err) {
-    if (strcmp(key, "stop") == 0 || strcmp(key, "bigrams") == 0) {
+    int *flag = strcmp(key, "stop") == 0      ? &o->stopwords
+                : strcmp(key, "bigrams") == 0 ? &o->bigrams
+                : strcmp(key, "stem") == 0    ? &o->stem
+                                              : NULL;
+    if (flag) {
         if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
             return pr_err(err, PR_E_ARG, "tokenizer: %s=%s: expected 0 or 1", key, val);
-        *(key[0] == 's' ? &o->stopwords : &o->bigrams) = val[0] == '1';
+        *flag = val[0] == '1';
         return 1;
     }
     if (strcmp(key, "num") == 0) {
@@ -290,6 +333,13 @@ int pr_tok_opt_set(pr_tok_opts *o, const char *key, const char *val, pr_error *e
         else if (strcmp(val, "token") == 0) o->numbers = PR_TOK_NUM_TOKEN;
         else if (strcmp(val, "drop") == 0) o->numbers = PR_TOK_NUM_DROP;
         else return pr_err(err, PR_E_ARG, "tokenizer: num=%s: expected keep, token or drop", val);
+        return 1;
+    }
+    if (strcmp(key, "hyphen") == 0) {
+        if (strcmp(val, "split") == 0) o->hyphen = PR_TOK_HYPHEN_SPLIT;
+        else if (strcmp(val, "join") == 0) o->hyphen = PR_TOK_HYPHEN_JOIN;
+        else if (strcmp(val, "both") == 0) o->hyphen = PR_TOK_HYPHEN_BOTH;
+        else return pr_err(err, PR_E_ARG, "tokenizer: hyphen=%s: expected split, join or both", val);
         return 1;
     }
     if (strcmp(key, "min_len") == 0) {
@@ -424,4 +474,36 @@ int pr_term_stats_build(const char *const *texts, int64_t n, const pr_tok_opts *
     free(J.sl);
     if (rc) pr_term_stats_free(st);
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* options in saved state                                               */
+
+#define TOK_OPTS_VERSION 1
+
+void pr_tok_opts_save(const pr_tok_opts *o, pr_buf *b) {
+    pr_buf_put_u32(b, TOK_OPTS_VERSION);
+    pr_buf_put_u32(b, (uint32_t)o->numbers);
+    pr_buf_put_u32(b, (uint32_t)o->stopwords);
+    pr_buf_put_u32(b, (uint32_t)o->bigrams);
+    pr_buf_put_u32(b, (uint32_t)o->min_len);
+    pr_buf_put_u32(b, (uint32_t)o->stem);
+    pr_buf_put_u32(b, (uint32_t)o->hyphen);
+}
+
+int pr_tok_opts_load(pr_tok_opts *o, pr_cur *c, pr_error *err) {
+    uint32_t v[7];
+    int rc;
+    for (int i = 0; i < 7; i++)
+        if ((rc = pr_cur_get_u32(c, &v[i], err))) return rc;
+    if (v[0] != TOK_OPTS_VERSION || v[1] > PR_TOK_NUM_DROP || v[2] > 1 || v[3] > 1 ||
+        v[4] > PR_TOKEN_MAX || v[5] > 1 || v[6] > PR_TOK_HYPHEN_BOTH)
+        return pr_err(err, PR_E_FORMAT, "%s: tokenizer options are corrupt", c->what);
+    o->numbers = (int)v[1];
+    o->stopwords = (int)v[2];
+    o->bigrams = (int)v[3];
+    o->min_len = (int)v[4];
+    o->stem = (int)v[5];
+    o->hyphen = (int)v[6];
+    return 0;
 }

@@ -17,7 +17,8 @@
  * PR_TOKEN_MAX bytes are dropped (URLs, hashes, binary noise). A token made
  * only of ASCII digits is a number: kept, replaced by "<num>", or dropped, by
  * option. Then, optionally, stop words (a small English list) are removed,
- * and bigrams "w1 w2" of adjacent kept tokens are appended after the
+ * and plurals are stemmed (stem=1, pr_stem_s; off by default), and bigrams
+ * "w1 w2" of adjacent kept tokens are appended after the
  * unigrams (a space cannot occur inside a token, so bigrams never collide
  * with unigrams).
  *
@@ -29,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pool.h"
 #include "data/idmap.h"
@@ -36,12 +38,17 @@
 #define PR_TOKEN_MAX 64
 
 enum { PR_TOK_NUM_KEEP = 0, PR_TOK_NUM_TOKEN = 1, PR_TOK_NUM_DROP = 2 };
+enum { PR_TOK_HYPHEN_SPLIT = 0, PR_TOK_HYPHEN_JOIN = 1, PR_TOK_HYPHEN_BOTH = 2 };
 
 typedef struct pr_tok_opts {
     int numbers;    /* PR_TOK_NUM_*; default keep */
     int stopwords;  /* 1: drop English stop words */
     int bigrams;    /* 1: append bigrams of adjacent kept tokens */
     int min_len;    /* drop tokens of fewer bytes (0 or 1: keep all) */
+    int stem;       /* 1: English plural "S-stemmer" (Harman 1991), see pr_stem_s */
+    int hyphen;     /* PR_TOK_HYPHEN_*: a '-' between two word characters splits
+                     * ("t-shirt" -> t, shirt), joins (-> tshirt) or does both
+                     * (-> t, shirt, tshirt); default split */
 } pr_tok_opts;
 
 /* Token list, reused across calls: tokens are NUL-terminated strings in buf. */
@@ -66,14 +73,26 @@ static inline size_t pr_token_len(const pr_tokens *t, int i) {
  * text over 1 GiB. */
 int pr_tokenize(const char *text, const pr_tok_opts *o, pr_tokens *t);
 
+/* Harman's S-stemmer on an ASCII lowercase word, in place; returns the new
+ * length: "-ies" -> "-y" (not "-eies", "-aies"), "-es" -> "-e" (not "-aes",
+ * "-ees", "-oes"), "-s" -> "" (not "-us", "-ss"); words of 3 bytes or fewer
+ * and non-ASCII words are left alone. "shoes" -> "shoe", "tshirts" ->
+ * "tshirt", "accessories" -> "accessory"; its known quirks stay:
+ * "glasses" -> "glasse", "movies" -> "movy" (while "movie" stays). */
+size_t pr_stem_s(char *w, size_t n);
+
 /* 1 if w (n bytes, lowercase) is on the stop list. */
 int pr_is_stopword(const char *w, size_t n);
 
-/* Parse one "key=value" tokenizer option (stop=0|1, bigrams=0|1,
- * num=keep|token|drop, min_len=N) into o. Returns 1 if the key was a
+/* Parse one "key=value" tokenizer option (stop=0|1, bigrams=0|1, stem=0|1,
+ * num=keep|token|drop, hyphen=split|join|both, min_len=N) into o. Returns 1 if the key was a
  * tokenizer key and the value valid, 0 if the key is not a tokenizer key,
  * or PR_E_ARG (err filled) for a bad value. */
 int pr_tok_opt_set(pr_tok_opts *o, const char *key, const char *val, pr_error *err);
+
+/* Options in saved encoder state (version-tagged); load validates ranges. */
+void pr_tok_opts_save(const pr_tok_opts *o, pr_buf *b);
+int pr_tok_opts_load(pr_tok_opts *o, pr_cur *c, pr_error *err);
 
 /* ---- corpus statistics, shared by the text encoders' fit() ---- */
 

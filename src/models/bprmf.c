@@ -1,7 +1,7 @@
 /* models/bprmf.c: BPR matrix factorisation (Rendle et al., UAI 2009).
  *
  *   s(u,i) = U[u] . V[i]                       (+ b[i] with bias=1)
- *   loss   = mean_s softplus(-(s(u,i) - s(u,j))) + reg * mean_s (|U[u]|^2 + |V[i]|^2 + |V[j]|^2)
+ *   loss   = mean_s pr_fsoftplus(-(s(u,i) - s(u,j))) + reg * mean_s (|U[u]|^2 + |V[i]|^2 + |V[j]|^2)
  * over a batch of (u, i, j) triples, j a sampled negative. The regulariser
  * acts on the rows the batch touches, as MMRec's EmbLoss does.
  *
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mat.h"
 #include "core/rng.h"
 #include "models/model.h"
 #include "nn/embedding.h"
@@ -33,10 +34,6 @@ typedef struct {
 
 static void bprmf_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features *f,
                       const pr_config *c, pr_pool *pool, pr_error *err) {
@@ -68,8 +65,8 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     pr_rng r;
     pr_rng_init(&r, c->seed, 0x6270726dULL);
     float su = sqrtf(2.0f / (float)(nu + m->d)), sv = sqrtf(2.0f / (float)(ni + m->d));
-    for (int64_t k = 0; k < (int64_t)nu * m->d; k++) m->U[k] = su * pr_rng_normal(&r);
-    for (int64_t k = 0; k < (int64_t)ni * m->d; k++) m->V[k] = sv * pr_rng_normal(&r);
+    pr_rng_normal_fill(&r, m->U, (int64_t)nu * m->d, su);
+    pr_rng_normal_fill(&r, m->V, (int64_t)ni * m->d, sv);
     if (m->b) memset(m->b, 0, (size_t)ni * sizeof *m->b);
     int dense = kind == PR_EMB_ADAM_DENSE;
     if (pr_embed_init(&m->eU, m->U, nu, m->d, kind) || pr_embed_init(&m->eV, m->V, ni, m->d, kind) ||
@@ -96,7 +93,7 @@ typedef struct {
 /* One pass per sample computes the loss and, at once, the gradient: the
  * gradient needs x = s(u,i) - s(u,j), the pass already has the three rows in
  * cache, and a second pass would read them again. Deterministic mode writes
- * the sample's three slots (d loss / d x = -sigmoid(-x) / B); hogwild mode
+ * the sample's three slots (d loss / d x = -pr_fsigmoid(-x) / B); hogwild mode
  * applies the SGD update in place, racing benignly with other threads. */
 static void forward_slice(void *ctx, int ith, int nth) {
     batch_job *J = ctx;
@@ -110,16 +107,45 @@ static void forward_slice(void *ctx, int ith, int nth) {
     float r2 = 2.0f * reg * (m->hogwild ? 1.0f : invB), lr = m->opt.lr;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
-        float *pu = m->U + (int64_t)u * d, *qi = m->V + (int64_t)i * d, *qj = m->V + (int64_t)j * d;
-        float x = 0, nrm = 0;
-        for (int k = 0; k < d; k++) {
-            x += pu[k] * (qi[k] - qj[k]);
-            nrm += pu[k] * pu[k] + qi[k] * qi[k] + qj[k] * qj[k];
+        /* three distinct rows (the sampler never draws a positive as the negative,
+         * but a user with every item leaves it no choice: such a sample is a no-op) */
+        if (i == j) {
+            if (!m->hogwild) {
+                memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
+                memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
+                m->gU.row[s] = u;
+                m->gV.row[2 * s] = i;
+                m->gV.row[2 * s + 1] = j;
+                if (m->b) {
+                    m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
+                    m->gb.row[2 * s] = i;
+                    m->gb.row[2 * s + 1] = j;
+                }
+            }
+            continue;
+        }
+        float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
+              *restrict qj = m->V + (int64_t)j * d;
+        float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
+        int k0 = 0;
+        for (; k0 + PR_LANES <= d; k0 += PR_LANES) /* lanes: see pr_dot */
+            for (int l = 0; l < PR_LANES; l++) {
+                float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
+                ax[l] += a * (bi - bj);
+                an[l] += a * a + bi * bi + bj * bj;
+            }
+        for (int l = 0; l < PR_LANES; l++) {
+            x += ax[l];
+            nrm += an[l];
+        }
+        for (; k0 < d; k0++) {
+            x += pu[k0] * (qi[k0] - qj[k0]);
+            nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
         }
         if (m->b) x += m->b[i] - m->b[j];
-        loss += softplus(-x) + reg * nrm;
+        loss += pr_fsoftplus(-x) + reg * nrm;
         if (m->hogwild) {
-            float g = -sigmoid(-x);
+            float g = -pr_fsigmoid(-x);
             for (int k = 0; k < d; k++) {
                 float a = pu[k], bi = qi[k], bj = qj[k];
                 pu[k] -= lr * (g * (bi - bj) + r2 * a);
@@ -132,8 +158,8 @@ static void forward_slice(void *ctx, int ith, int nth) {
             }
             continue;
         }
-        float g = -sigmoid(-x) * invB;
-        float *gu = m->gU.g + s * d, *gi = m->gV.g + 2 * s * d, *gj = gi + d;
+        float g = -pr_fsigmoid(-x) * invB;
+        float *restrict gu = m->gU.g + s * d, *restrict gi = m->gV.g + 2 * s * d, *restrict gj = gi + d;
         for (int k = 0; k < d; k++) {
             gu[k] = g * (qi[k] - qj[k]) + r2 * pu[k];
             gi[k] = g * pu[k] + r2 * qi[k];

@@ -43,7 +43,7 @@ static int parse_float(const char *key, const char *val, double lo, double hi, f
 }
 
 int pr_config_set(pr_config *c, const char *key, const char *val, pr_error *err) {
-    long v;
+    long v = 0;
     int rc;
     if (!strcmp(key, "d") || !strcmp(key, "dim")) {
         if ((rc = parse_long(key, val, 1, 1024, &v, err))) return rc;

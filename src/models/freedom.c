@@ -16,8 +16,8 @@
  *   [Ua; Ia] = 1/(L+1) sum_{l=0..L} A'^l E_0          (LightGCN, L = n_ui_layers)
  *   H  = S^{L_mm} V_id;  item vectors Ia + H          (L_mm = n_mm_layers)
  *   P_m = F_m W_m + b_m                               (n_items, d) per modality
- *   loss = mean_s softplus(-(Ua_u.(Ia_i + H_i) - Ua_u.(Ia_j + H_j)))
- *        + reg * sum_m mean_s softplus(-(Ua_u.P_m[i] - Ua_u.P_m[j]))
+ *   loss = mean_s pr_fsoftplus(-(Ua_u.(Ia_i + H_i) - Ua_u.(Ia_j + H_j)))
+ *        + reg * sum_m mean_s pr_fsoftplus(-(Ua_u.P_m[i] - Ua_u.P_m[j]))
  * The feature tables F_m are fine-tuned from their initial values (MMRec's
  * nn.Embedding.from_pretrained(freeze=False)); tune_feat=0 freezes them. P_m
  * enter only the auxiliary losses: scores are Ua . (Ia + H).
@@ -86,48 +86,12 @@ typedef struct {
 
 static void freedom_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 static void xavier_uniform(float *W, int64_t n, int d, pr_rng *r) {
     float b = sqrtf(6.0f / (float)(n + d));
     for (int64_t k = 0; k < n * d; k++) W[k] = b * (2.0f * pr_rng_float(r) - 1.0f);
 }
 
-/* ---- threaded dense products ------------------------------------------------ */
-
-/* C (M, N) = op(A) (M, K) . op(B) (K, N) + beta C in fixed blocks of
- * GEMM_ROWS rows of C dealt round-robin to the pool's threads. BLAS results
- * depend on the shape of the call (edge tiles), so the blocks, not the
- * thread count, fix the shapes: bit-identical output for any thread count. */
-#define GEMM_ROWS 64
-
-typedef struct {
-    int ta, tb, M, N, K;
-    const float *A, *B;
-    int lda, ldb, ldc;
-    float beta;
-    float *C;
-} gemm_job;
-
-static void gemm_rows(void *ctx, int ith, int nth) {
-    gemm_job *J = ctx;
-    for (int64_t r0 = (int64_t)ith * GEMM_ROWS; r0 < J->M; r0 += (int64_t)nth * GEMM_ROWS) {
-        int rows = (int)PR_MIN((int64_t)GEMM_ROWS, J->M - r0);
-        const float *A = J->ta ? J->A + r0 : J->A + r0 * J->lda;
-        pr_gemm(J->ta, J->tb, rows, J->N, J->K, 1.0f, A, J->lda, J->B, J->ldb, J->beta, J->C + r0 * J->ldc,
-                J->ldc);
-    }
-}
-
-static void par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_job J = {ta, tb, M, N, K, A, B, lda, ldb, ldc, beta, C};
-    pr_blas_threads(1);
-    pr_pool_run(pool, gemm_rows, &J);
-}
 
 /* ---- init ---------------------------------------------------------------------- */
 
@@ -367,7 +331,7 @@ static void project(freedom *m, fr_mod *md) {
     for (int32_t s = 0; s < m->nb; s++)
         memcpy(md->Fb + (int64_t)s * md->dim, md->F + (int64_t)m->uniq[s] * md->dim, (size_t)md->dim * sizeof(float));
     for (int32_t s = 0; s < m->nb; s++) memcpy(md->P + (int64_t)s * d, md->b, (size_t)d * sizeof(float));
-    par_gemm(m->base.pool, PR_NOTRANS, PR_NOTRANS, m->nb, d, md->dim, md->Fb, md->dim, md->W, d, 1.0f, md->P, d);
+    pr_par_gemm(m->base.pool, PR_NOTRANS, PR_NOTRANS, m->nb, d, md->dim, 1.0f, md->Fb, md->dim, md->W, d, 1.0f, md->P, d);
 }
 
 static void margin_slice(void *ctx, int ith, int nth) {
@@ -384,7 +348,7 @@ static void margin_slice(void *ctx, int ith, int nth) {
         float x = 0;
         for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
-        m->ls[s * nl] = softplus(-x);
+        m->ls[s * nl] = pr_fsoftplus(-x);
         for (int q = 0; q < m->n_mod; q++) {
             if (reg == 0.0f) { /* no auxiliary losses: projections were skipped */
                 m->y[s * m->n_mod + q] = 0.0f;
@@ -395,7 +359,7 @@ static void margin_slice(void *ctx, int ith, int nth) {
             float y = 0;
             for (int k = 0; k < d; k++) y += eu[k] * (pi[k] - pj[k]);
             m->y[s * m->n_mod + q] = y;
-            m->ls[s * nl + 1 + q] = reg * softplus(-y);
+            m->ls[s * nl + 1 + q] = reg * pr_fsoftplus(-y);
         }
     }
 }
@@ -450,12 +414,12 @@ static void scatter_slice(void *ctx, int ith, int nth) {
     for (int64_t s = 0; s < bt->B; s++) {
         int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
         const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
-        float g = -sigmoid(-m->x[s]) * invB;
+        float g = -pr_fsigmoid(-m->x[s]) * invB;
         if (u >= r0 && u < r1) {
             float *gu = m->G + (int64_t)u * d;
             for (int k = 0; k < d; k++) gu[k] += g * (ei[k] - ej[k]);
             for (int q = 0; q < n_aux; q++) {
-                float h = -reg * sigmoid(-m->y[s * m->n_mod + q]) * invB;
+                float h = -reg * pr_fsigmoid(-m->y[s * m->n_mod + q]) * invB;
                 const float *pi = m->mod[q].P + (int64_t)m->si[s] * d, *pj = m->mod[q].P + (int64_t)m->sj[s] * d;
                 for (int k = 0; k < d; k++) gu[k] += h * (pi[k] - pj[k]);
             }
@@ -469,7 +433,7 @@ static void scatter_slice(void *ctx, int ith, int nth) {
             for (int k = 0; k < d; k++) gj[k] -= g * eu[k];
         }
         for (int q = 0; q < n_aux; q++) {
-            float h = -reg * sigmoid(-m->y[s * m->n_mod + q]) * invB;
+            float h = -reg * pr_fsigmoid(-m->y[s * m->n_mod + q]) * invB;
             if (m->si[s] >= s0 && m->si[s] < s1) {
                 float *dp = m->mod[q].dP + (int64_t)m->si[s] * d;
                 for (int k = 0; k < d; k++) dp[k] += h * eu[k];
@@ -487,14 +451,14 @@ static void scatter_slice(void *ctx, int ith, int nth) {
  * dF[uniq[s]] = dP[s] (1, d) . W^T (d, dim), one slot per distinct item. */
 static void linear_backward(freedom *m, fr_mod *md) {
     int d = m->d;
-    par_gemm(m->base.pool, PR_TRANS, PR_NOTRANS, md->dim, d, m->nb, md->Fb, md->dim, md->dP, d, 0.0f, md->gW.g, d);
+    pr_par_gemm(m->base.pool, PR_TRANS, PR_NOTRANS, md->dim, d, m->nb, 1.0f, md->Fb, md->dim, md->dP, d, 0.0f, md->gW.g, d);
     md->gW.n = md->dim;
     memset(md->gb.g, 0, (size_t)d * sizeof(float));
     for (int32_t s = 0; s < m->nb; s++) pr_axpy(1.0f, md->dP + (int64_t)s * d, md->gb.g, d);
     md->gb.n = 1;
     if (!m->tune) return;
     /* gF (nb, dim) = dP (nb, d) . W^T (d, dim) */
-    par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, m->nb, md->dim, d, md->dP, d, md->W, d, 0.0f, md->gF.g, md->dim);
+    pr_par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, m->nb, md->dim, d, 1.0f, md->dP, d, md->W, d, 0.0f, md->gF.g, md->dim);
     int c = md->split;
     for (int32_t s = 0; s < m->nb; s++)
         for (int q = 0; q < c; q++) md->gF.row[s * c + q] = m->uniq[s] * c + q;

@@ -14,7 +14,7 @@
  * Collaborative part: [Ua; Ia] = 1/(L+1) sum_l A^l E_0 with A = D^-1 (R + I)
  * (row-normalised with self loops, MMRec's LATTICE graph; not symmetric, so
  * the backward runs on its transpose), L = 2, E_0 = [U; V_id].
- *   items = Ia + Hn;  loss = mean_s softplus(-(Ua_u.item_i - Ua_u.item_j))
+ *   items = Ia + Hn;  loss = mean_s pr_fsoftplus(-(Ua_u.item_i - Ua_u.item_j))
  *        + reg / (2 B) (|Ua_u|^2 + |item_i|^2 + |item_j|^2) summed over the batch.
  *
  * As in the paper's code, the learned graph is rebuilt with gradients on the
@@ -86,44 +86,12 @@ typedef struct {
 
 static void lattice_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 static void xavier_uniform(float *W, int64_t n, int d, pr_rng *r) {
     float b = sqrtf(6.0f / (float)(n + d));
     for (int64_t k = 0; k < n * d; k++) W[k] = b * (2.0f * pr_rng_float(r) - 1.0f);
 }
 
-/* ---- threaded dense products (fixed row blocks: see models/freedom.c) ------ */
-
-#define GEMM_ROWS 64
-
-typedef struct {
-    int ta, tb, M, N, K;
-    const float *A, *B;
-    int lda, ldb, ldc;
-    float beta;
-    float *C;
-} gemm_job;
-
-static void gemm_rows(void *ctx, int ith, int nth) {
-    gemm_job *J = ctx;
-    for (int64_t r0 = (int64_t)ith * GEMM_ROWS; r0 < J->M; r0 += (int64_t)nth * GEMM_ROWS) {
-        int rows = (int)PR_MIN((int64_t)GEMM_ROWS, J->M - r0);
-        const float *A = J->ta ? J->A + r0 : J->A + r0 * J->lda;
-        pr_gemm(J->ta, J->tb, rows, J->N, J->K, 1.0f, A, J->lda, J->B, J->ldb, J->beta, J->C + r0 * J->ldc,
-                J->ldc);
-    }
-}
-
-static void par_gemm(pr_pool *pool, int ta, int tb, int M, int N, int K, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_job J = {ta, tb, M, N, K, A, B, lda, ldb, ldc, beta, C};
-    pr_blas_threads(1);
-    pr_pool_run(pool, gemm_rows, &J);
-}
 
 /* ---- the learned item graph ------------------------------------------------- */
 
@@ -145,7 +113,7 @@ static int build_graph(lattice *m, pr_error *err) {
         lt_mod *md = &m->mod[q];
         /* P (n_items, d_f) = F (n_items, dim) . W (dim, d_f) + b */
         for (int32_t i = 0; i < ni; i++) memcpy(md->P + (int64_t)i * df, md->b, (size_t)df * sizeof(float));
-        par_gemm(m->base.pool, PR_NOTRANS, PR_NOTRANS, ni, df, md->dim, md->F, md->dim, md->W, df, 1.0f, md->P, df);
+        pr_par_gemm(m->base.pool, PR_NOTRANS, PR_NOTRANS, ni, df, md->dim, 1.0f, md->F, md->dim, md->W, df, 1.0f, md->P, df);
         for (int32_t i = 0; i < ni; i++) {
             const float *p = md->P + (int64_t)i * df;
             double s = 0;
@@ -398,7 +366,7 @@ static void margin_slice(void *ctx, int ith, int nth) {
         for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
         double *l = m->ls + 4 * s;
-        l[0] = softplus(-x);
+        l[0] = pr_fsoftplus(-x);
         l[1] = sq(eu, d);
         l[2] = sq(ei, d);
         l[3] = sq(ej, d);
@@ -433,7 +401,7 @@ static void scatter_G(void *ctx, int ith, int nth) {
     float invB = 1.0f / (float)bt->B, rg = m->base.cfg->reg * invB;
     for (int64_t s = 0; s < bt->B; s++) {
         int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
-        float g = -sigmoid(-m->x[s]) * invB;
+        float g = -pr_fsigmoid(-m->x[s]) * invB;
         const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
         if (u >= r0 && u < r1) {
             float *gu = m->G + (int64_t)u * d;
@@ -503,13 +471,13 @@ static void graph_backward(lattice *m) {
             for (int k = 0; k < df; k++) g[k] = (g[k] - pn[k] * c) * f;
         }
         /* dW (dim, d_f) = F^T dP;  db = sum_i dP_i;  dF (n_items, dim) = dP W^T */
-        par_gemm(m->base.pool, PR_TRANS, PR_NOTRANS, md->dim, df, ni, md->F, md->dim, md->dPn, df, 0.0f, md->gW.g, df);
+        pr_par_gemm(m->base.pool, PR_TRANS, PR_NOTRANS, md->dim, df, ni, 1.0f, md->F, md->dim, md->dPn, df, 0.0f, md->gW.g, df);
         memset(md->gb.g, 0, (size_t)df * sizeof(float));
         for (int32_t i = 0; i < ni; i++) pr_axpy(1.0f, md->dPn + (int64_t)i * df, md->gb.g, df);
         md->gW.n = md->dim;
         md->gb.n = 1;
         if (m->tune) {
-            par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, ni, md->dim, df, md->dPn, df, md->W, df, 0.0f, md->gF.g,
+            pr_par_gemm(m->base.pool, PR_NOTRANS, PR_TRANS, ni, md->dim, df, 1.0f, md->dPn, df, md->W, df, 0.0f, md->gF.g,
                      md->dim);
             md->gF.n = (int64_t)ni * md->split;
         }

@@ -3,7 +3,7 @@
  *   E_0 = [U; V]            (n_users + n_items, d), the only parameters
  *   E   = 1/(L+1) sum_{l=0..L} A^l E_0,   A = D^-1/2 [[0, R], [R^T, 0]] D^-1/2
  *   s(u,i) = E[u] . E[n_users + i]
- *   loss = mean_s softplus(-(s(u,i) - s(u,j)))
+ *   loss = mean_s pr_fsoftplus(-(s(u,i) - s(u,j)))
  *        + reg * (|E_0[u_B]|_F + |E_0[i_B]|_F + |E_0[j_B]|_F) / B
  * The regulariser is MMRec's EmbLoss: Frobenius norms (not squared) of the
  * batch's ego rows (repeats included), divided by the batch size.
@@ -30,6 +30,7 @@
 
 #include "core/rng.h"
 #include "core/spmm.h"
+#include "core/mat.h"
 #include "models/model.h"
 #include "nn/embedding.h"
 
@@ -53,10 +54,6 @@ typedef struct {
 
 static void lightgcn_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-static inline float sigmoid(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
 
 /* Xavier uniform for an (n, d) table, PyTorch's fans: bound sqrt(6 / (n + d)). */
 static void xavier_uniform(float *W, int64_t n, int d, pr_rng *r) {
@@ -139,7 +136,7 @@ static void margin_slice(void *ctx, int ith, int nth) {
         for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
         double *l = m->ls + 4 * s;
-        l[0] = softplus(-x);
+        l[0] = pr_fsoftplus(-x);
         l[1] = sq(m->E0 + (int64_t)u * d, d);
         l[2] = sq(m->E0 + (int64_t)i * d, d);
         l[3] = sq(m->E0 + (int64_t)j * d, d);
@@ -181,7 +178,7 @@ static void scatter_G(void *ctx, int ith, int nth) {
     float invB = 1.0f / (float)bt->B;
     for (int64_t s = 0; s < bt->B; s++) {
         int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
-        float g = -sigmoid(-m->x[s]) * invB;
+        float g = -pr_fsigmoid(-m->x[s]) * invB;
         const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
         if (u >= r0 && u < r1) {
             float *gu = m->G + (int64_t)u * d;

@@ -7,7 +7,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mat.h"
 #include "core/topk.h"
+#include "models/foldin.h"
+#include "models/content.h"
 #include "models/itemknn.h"
 
 int pr_csr_save(const pr_csr *m, pr_buf *b) {
@@ -57,6 +66,18 @@ static int add_buf(pr_secwriter *w, const char *name, pr_buf *b) {
 
 int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *snap,
                       const pr_pipeline *pipe, const char *meta, pr_error *err) {
+    return pr_modelfile_save_tower(path, m, snap, pipe, meta, NULL, err);
+}
+
+int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapshot *snap,
+                            const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
+                            pr_error *err) {
+    return pr_modelfile_save_ex(path, m, snap, pipe, meta, tower, NULL, err);
+}
+
+int pr_modelfile_save_ex(const char *path, const pr_model *m, const pr_snapshot *snap,
+                         const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
+                         const pr_buf *parts, pr_error *err) {
     pr_secwriter w;
     pr_secwriter_init(&w);
     pr_buf b;
@@ -102,7 +123,10 @@ int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *sn
         goto done;
     }
     if (pipe && pipe->n_mod > 0 && pr_pipeline_save(pipe, &w)) goto oom;
-    if (m->ops->tower_save) {
+    if (tower) {
+        if (tower->oom) goto oom;
+        if (pr_secwriter_add(&w, "tower", tower->data, tower->len, 1)) goto oom;
+    } else if (m->ops->tower_save) {
         pr_buf_init(&b);
         pr_buf_put_str(&b, m->ops->name);
         if ((rc = m->ops->tower_save(m, &b))) {
@@ -112,6 +136,7 @@ int pr_modelfile_save(const char *path, const pr_model *m, const pr_snapshot *sn
         }
         if ((rc = add_buf(&w, "tower", &b))) goto oom;
     }
+    if (parts && (parts->oom || pr_secwriter_add(&w, "partw", parts->data, parts->len, 1))) goto oom;
     rc = pr_secwriter_write(&w, path, err);
     goto done;
 oom:
@@ -119,6 +144,52 @@ oom:
 done:
     pr_secwriter_deinit(&w);
     return rc;
+}
+
+/* ---- part weights ------------------------------------------------------------ */
+
+void pr_part_weights_save(pr_buf *b, int32_t n_items, int n_parts, const char names[][32],
+                          const float *w) {
+    pr_buf_put_u32(b, (uint32_t)n_items);
+    pr_buf_put_u32(b, (uint32_t)n_parts);
+    for (int q = 0; q < n_parts; q++) pr_buf_put_str(b, names[q]);
+    pr_buf_put_f32s(b, w, (int64_t)n_items * n_parts);
+}
+
+int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *err) {
+    const void *p;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    if (pr_secfile_get(&r->file, "partw", &p, &n))
+        return pr_err(err, PR_E_NOTFOUND, "%s: the model (%s) has no part weights", r->file.path, r->model);
+    pr_cur c;
+    uint32_t ni, np;
+    int rc;
+    pr_cur_init(&c, p, n, "partw");
+    if ((rc = pr_cur_get_u32(&c, &ni, err)) || (rc = pr_cur_get_u32(&c, &np, err))) return rc;
+    if (ni > (uint32_t)r->n_items || np < 1 || np > PR_MAX_MODALITIES + 1)
+        return pr_err(err, PR_E_FORMAT, "%s: section 'partw': %u items, %u parts (model: %d items)",
+                      r->file.path, ni, np, r->n_items);
+    out->n_items = (int32_t)ni;
+    out->n_parts = (int)np;
+    for (uint32_t q = 0; q < np; q++) {
+        char *s = NULL;
+        if ((rc = pr_cur_get_str(&c, &s, 31, err))) return rc;
+        snprintf(out->names[q], sizeof out->names[q], "%s", s);
+        free(s);
+    }
+    if ((rc = pr_cur_get_f32s_n(&c, &out->w, (int64_t)ni * np, "partw", err))) return rc;
+    for (int64_t k = 0; k < (int64_t)ni * np; k++)
+        if (!(out->w[k] >= 0 && out->w[k] <= 1.0001f)) {
+            pr_part_weights_free(out);
+            return pr_err(err, PR_E_FORMAT, "%s: section 'partw': weight %lld is not in [0, 1]", r->file.path, (long long)k);
+        }
+    return 0;
+}
+
+void pr_part_weights_free(pr_part_weights *p) {
+    free(p->w);
+    p->w = NULL;
 }
 
 static int knn_score_cb(const void *ctx, const int32_t *users, int n, float *out) {
@@ -273,4 +344,270 @@ int pr_recsys_similar(const pr_recsys *r, int32_t i, int k, int32_t *idx, float 
     int got = pr_topk(row, r->n_items, k, idx, val);
     free(row);
     return got;
+}
+
+/* ---- new users from a history ------------------------------------------- */
+
+void pr_recsys_foldin_opts(const pr_recsys *r, pr_foldin_opts *o, float *prior) {
+    char buf[64];
+    pr_foldin_opts_default(o);
+    if (*pr_recsys_meta(r, "foldin_reg", buf, sizeof buf)) o->lambda = atof(buf);
+    if (*pr_recsys_meta(r, "foldin_target", buf, sizeof buf)) o->target = atof(buf);
+    o->bpr = !strcmp(pr_recsys_meta(r, "foldin", buf, sizeof buf), "bpr");
+    if (!(o->lambda > 0 && o->lambda < 1e9)) o->lambda = 0.1;
+    if (!(o->target > 0 && o->target < 1e9)) o->target = 1.0;
+    if (r->U && strcmp(pr_recsys_meta(r, "foldin_prior", buf, sizeof buf), "0") != 0) {
+        pr_foldin_prior(r->U, r->n_users, r->d, r->train, prior);
+        o->prior = prior;
+    }
+}
+
+int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, int k,
+                                const pr_foldin_opts *o, int32_t *idx, float *val, pr_error *err) {
+    if (n < 1) return pr_err(err, PR_E_ARG, "history is empty");
+    for (int q = 0; q < n; q++)
+        if (hist[q] < 0 || hist[q] >= r->n_items) return pr_err(err, PR_E_ARG, "history item %d out of range", hist[q]);
+    float *row = pr_malloc((size_t)r->n_items, sizeof *row), *u = NULL, *G = NULL;
+    pr_csr *h = NULL;
+    int rc = 0;
+    if (!row) return pr_err(err, PR_E_NOMEM, "recommend");
+    if (r->knn) {
+        int32_t *zeros = pr_calloc((size_t)n, sizeof *zeros);
+        if (!zeros) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        rc = pr_csr_from_coo(1, r->n_items, n, zeros, hist, NULL, &h, err);
+        free(zeros);
+        if (rc) goto done;
+        int32_t u0 = 0;
+        if ((rc = pr_itemknn_score(r->knn, h, &u0, 1, row))) { rc = pr_err(err, rc, "recommend: scoring"); goto done; }
+    } else {
+        pr_foldin_opts fo;
+        if (!(u = pr_malloc((size_t)r->d * 2, sizeof *u))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        if (o) fo = *o;
+        else pr_recsys_foldin_opts(r, &fo, u + r->d);
+        if (fo.alpha > 0 && !fo.gram) {
+            if (!(G = pr_malloc((size_t)r->d * r->d, sizeof *G))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+            pr_foldin_gram(r->V, r->n_items, r->d, G);
+            fo.gram = G;
+        }
+        if ((rc = pr_foldin(r->V, r->n_items, r->d, hist, n, &fo, u, err))) goto done;
+        if (r->b) memcpy(row, r->b, (size_t)r->n_items * sizeof *row);
+        /* row (n_items) = V (n_items, d) . u (d) (+ b) */
+        pr_gemv(PR_NOTRANS, r->n_items, r->d, 1.0f, r->V, r->d, u, r->b ? 1.0f : 0.0f, row);
+    }
+    for (int q = 0; q < n; q++) row[hist[q]] = -INFINITY;
+    rc = pr_topk(row, r->n_items, k, idx, val);
+    if (rc < 0) rc = pr_err(err, rc, "recommend: top-k");
+done:
+    free(row);
+    free(u);
+    free(G);
+    pr_csr_free(h);
+    return rc;
+}
+
+/* ---- adding items ----------------------------------------------------------- */
+
+/* Serialise writers: an exclusive flock on the file that is at path when the
+ * lock is granted (a writer that renamed a new file in meanwhile makes us
+ * retry on the new one). Returns the locked fd or a negative code. */
+static int lock_model(const char *path, pr_error *err) {
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) return pr_err(err, PR_E_IO, "%s: %s", path, strerror(errno));
+        struct stat a, b;
+        if (flock(fd, LOCK_EX) != 0) {
+            close(fd);
+            return pr_err(err, PR_E_IO, "%s: lock: %s", path, strerror(errno));
+        }
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) return fd;
+        close(fd);
+    }
+    return pr_err(err, PR_E_IO, "%s: the file keeps being replaced", path);
+}
+
+/* meta with n_items=N replaced and added_items=A set (a new heap string). */
+static char *meta_with_counts(const char *meta, int32_t n_items, int64_t n_added) {
+    size_t len = strlen(meta);
+    char *out = malloc(len + 96), *w = out;
+    if (!out) return NULL;
+    for (const char *p = meta; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p + 1) : strlen(p);
+        if (strncmp(p, "n_items=", 8) && strncmp(p, "added_items=", 12)) {
+            memcpy(w, p, l);
+            w += l;
+            if (!nl) *w++ = '\n';
+        }
+        p += l;
+    }
+    w += sprintf(w, "n_items=%d\nadded_items=%lld\n", n_items, (long long)n_added);
+    *w = '\0';
+    return out;
+}
+
+/* What adding needs of the file, without decoding the rest (id map of
+ * users, training matrix, pipeline, tower): the checksums are verified by
+ * the open all the same. r's other fields stay empty; pr_recsys_close frees it. */
+static int open_for_add(pr_recsys *r, const char *path, pr_error *err) {
+    memset(r, 0, sizeof *r);
+    int rc = pr_secfile_open(&r->file, path, err);
+    if (rc) return rc;
+    const void *p, *V, *b = NULL;
+    size_t n, nv, nb = 0;
+    int32_t hdr[4];
+    if (pr_secfile_get(&r->file, "meta", &p, &n) || !(r->meta = malloc(n + 1))) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: section 'meta' is missing", path);
+        goto fail;
+    }
+    memcpy(r->meta, p, n);
+    r->meta[n] = '\0';
+    char buf[64];
+    snprintf(r->model, sizeof r->model, "%s", pr_recsys_meta(r, "model", buf, sizeof buf));
+    if (pr_secfile_get(&r->file, "snap", &p, &n)) return 0; /* no vectors: build_added says so */
+    if (n != sizeof hdr) { rc = pr_err(err, PR_E_FORMAT, "%s: bad snapshot header", path); goto fail; }
+    memcpy(hdr, p, sizeof hdr);
+    if (hdr[0] < 0 || hdr[1] < 0 || hdr[2] < 1 || hdr[2] > 100000 || pr_secfile_get(&r->file, "V", &V, &nv) ||
+        nv != (size_t)hdr[1] * hdr[2] * 4 || (hdr[3] && (pr_secfile_get(&r->file, "b", &b, &nb) || nb != (size_t)hdr[1] * 4)) ||
+        pr_secfile_get(&r->file, "train", &p, &n) || n < 8 || memcmp((const char *)p + 4, &hdr[1], 4)) {
+        rc = pr_err(err, PR_E_FORMAT, "%s: snapshot sections are inconsistent", path);
+        goto fail;
+    }
+    r->n_users = hdr[0];
+    r->n_items = hdr[1];
+    r->d = hdr[2];
+    r->V = V;
+    r->b = b;
+    return 0;
+fail:
+    pr_recsys_close(r);
+    return rc;
+}
+
+typedef struct {
+    pr_buf items, added;
+    char *meta;
+    void *train, *V, *b;
+    int32_t snap[4];
+} add_bufs;
+
+static void add_bufs_free(add_bufs *a) {
+    pr_buf_free(&a->items);
+    pr_buf_free(&a->added);
+    free(a->meta);
+    free(a->train);
+    free(a->V);
+    free(a->b);
+}
+
+/* Check the new items and build the replaced sections of r's file. */
+static int build_added(const pr_recsys *r, int n, const char *const *ids, const float *V,
+                       const float *b, add_bufs *a, pr_error *err) {
+    const char *path = r->file.path;
+    if (!r->V) return pr_err(err, PR_E_STATE, "%s: model '%s' has no item vectors; items cannot be added", path, r->model);
+    for (int64_t k = 0; k < (int64_t)n * r->d; k++)
+        if (!isfinite(V[k])) return pr_err(err, PR_E_ARG, "new item '%s': its vector is not finite", ids[k / r->d]);
+    for (int q = 0; b && q < n; q++)
+        if (!isfinite(b[q])) return pr_err(err, PR_E_ARG, "new item '%s': its bias is not finite", ids[q]);
+    pr_idmap *items = NULL;
+    pr_cur c;
+    const void *p;
+    size_t sz;
+    int rc;
+    if ((rc = load_blob((pr_recsys *)r, "items", &c, err)) || (rc = pr_idmap_load(&items, &c, err))) return rc;
+    if (items->n != r->n_items) rc = pr_err(err, PR_E_FORMAT, "%s: item ids do not match the snapshot", path);
+    for (int q = 0; q < n && rc == 0; q++) {
+        size_t len = strlen(ids[q]);
+        int32_t got = len ? pr_idmap_get(items, ids[q]) : -1;
+        if (len == 0) rc = pr_err(err, PR_E_ARG, "new item: empty id");
+        else if (got >= r->n_items) rc = pr_err(err, PR_E_ARG, "new item '%s': id repeated among the new items", ids[q]);
+        else if (got >= 0) rc = pr_err(err, PR_E_ARG, "new item '%s': already an item of %s", ids[q], path);
+        else if (pr_idmap_add(items, ids[q], len) < 0)
+            rc = pr_err(err, PR_E_ARG, "new item '%s': id too long or out of memory", ids[q]);
+    }
+    if (rc == 0) pr_idmap_save(items, &a->items);
+    pr_idmap_free(items);
+    if (rc) return rc;
+    int32_t ni = r->n_items + n;
+    size_t vbytes = (size_t)r->n_items * r->d * sizeof(float), nb = (size_t)n * r->d * sizeof(float);
+    pr_secfile_get(&r->file, "train", &p, &sz);
+    a->train = malloc(sz);
+    a->V = malloc(vbytes + nb);
+    a->b = r->b ? malloc((size_t)ni * sizeof(float)) : NULL;
+    if (!a->train || !a->V || (r->b && !a->b) || a->items.oom) return pr_err(err, PR_E_NOMEM, "%s: adding items", path);
+    memcpy(a->train, p, sz); /* the training matrix gains empty columns: patch n_cols */
+    uint32_t nc = (uint32_t)ni;
+    memcpy((char *)a->train + 4, &nc, 4);
+    memcpy(a->V, r->V, vbytes);
+    memcpy((char *)a->V + vbytes, V, nb);
+    if (a->b) {
+        memcpy(a->b, r->b, (size_t)r->n_items * sizeof(float));
+        for (int q = 0; q < n; q++) ((float *)a->b)[r->n_items + q] = b ? b[q] : 0.0f;
+    }
+    a->snap[0] = r->n_users;
+    a->snap[1] = ni;
+    a->snap[2] = r->d;
+    a->snap[3] = r->b != NULL;
+    int64_t n_old = 0;
+    if (pr_secfile_get(&r->file, "added", &p, &sz) == 0) { /* u32 count, then (id, i64 time) each */
+        uint32_t cnt;
+        pr_cur_init(&c, p, sz, "added");
+        if ((rc = pr_cur_get_u32(&c, &cnt, err))) return rc;
+        n_old = cnt;
+        pr_buf_put(&a->added, c.p, pr_cur_left(&c));
+    }
+    pr_buf tail = a->added;
+    pr_buf_init(&a->added);
+    pr_buf_put_u32(&a->added, (uint32_t)(n_old + n));
+    pr_buf_put(&a->added, tail.data, tail.len);
+    pr_buf_free(&tail);
+    for (int q = 0; q < n; q++) {
+        pr_buf_put_str(&a->added, ids[q]);
+        pr_buf_put_i64(&a->added, (int64_t)time(NULL));
+    }
+    if (!(a->meta = meta_with_counts(r->meta, ni, n_old + n)) || a->added.oom) return pr_err(err, PR_E_NOMEM, "%s", path);
+    return 0;
+}
+
+int pr_modelfile_add_items(const char *path, int n, const char *const *ids, const float *V,
+                           const float *b, pr_error *err) {
+    if (n < 1) return pr_err(err, PR_E_ARG, "add items: nothing to add");
+    int fd = lock_model(path, err);
+    if (fd < 0) return fd;
+    pr_recsys r;
+    add_bufs a;
+    memset(&a, 0, sizeof a);
+    pr_buf_init(&a.items);
+    pr_buf_init(&a.added);
+    pr_secwriter w;
+    pr_secwriter_init(&w);
+    int rc = open_for_add(&r, path, err), has_added = 0;
+    if (rc) goto unlock;
+    if ((rc = build_added(&r, n, ids, V, b, &a, err))) goto done;
+    /* every section in its order, replaced ones swapped in, the rest borrowed from the map */
+    for (uint32_t s = 0; s < r.file.n && rc == 0; s++) {
+        char name[PR_SEC_NAME + 1] = {0};
+        memcpy(name, r.file.table + (size_t)s * (PR_SEC_NAME + 24), PR_SEC_NAME);
+        const void *p;
+        size_t sz;
+        pr_secfile_get(&r.file, name, &p, &sz);
+        size_t vb = (size_t)(r.n_items + n) * r.d * sizeof(float);
+        if (!strcmp(name, "meta")) rc = pr_secwriter_add(&w, name, a.meta, strlen(a.meta), 0);
+        else if (!strcmp(name, "items")) rc = pr_secwriter_add(&w, name, a.items.data, a.items.len, 0);
+        else if (!strcmp(name, "train")) rc = pr_secwriter_add(&w, name, a.train, sz, 0);
+        else if (!strcmp(name, "snap")) rc = pr_secwriter_add(&w, name, a.snap, sizeof a.snap, 0);
+        else if (!strcmp(name, "V")) rc = pr_secwriter_add(&w, name, a.V, vb, 0);
+        else if (!strcmp(name, "b")) rc = pr_secwriter_add(&w, name, a.b, (size_t)(r.n_items + n) * sizeof(float), 0);
+        else if (!strcmp(name, "added")) has_added = 1, rc = pr_secwriter_add(&w, name, a.added.data, a.added.len, 0);
+        else rc = pr_secwriter_add(&w, name, p, sz, 0);
+    }
+    if (rc == 0 && !has_added) rc = pr_secwriter_add(&w, "added", a.added.data, a.added.len, 0);
+    if (rc) { rc = pr_err(err, rc, "%s: adding items", path); goto done; }
+    rc = pr_secwriter_write(&w, path, err);
+done:
+    pr_secwriter_deinit(&w);
+    add_bufs_free(&a);
+    pr_recsys_close(&r);
+unlock:
+    close(fd); /* releases the lock */
+    return rc;
 }

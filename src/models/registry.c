@@ -1,22 +1,27 @@
 /* models/registry.c: every model, by name. A new model is one file in
- * models/ and one line here. */
+ * models/ and one line here (and one line in towers when it has an item tower). */
 #include <string.h>
 
 #include "models/model.h"
 
-extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops;
-extern const pr_model_ops pr_lightgcn_ops;
-extern const pr_model_ops pr_freedom_ops;
-extern const pr_model_ops pr_lattice_ops;
-extern const pr_model_ops pr_mmgcn_ops;
+extern const pr_model_ops pr_mostpop_ops, pr_itemknn_ops, pr_bprmf_ops, pr_contentknn_ops;
+extern const pr_model_ops pr_lightgcn_ops, pr_freedom_ops, pr_lattice_ops, pr_mmgcn_ops;
+extern const pr_model_ops pr_vbpr_ops, pr_concat_ops, pr_attention_ops;
+extern const pr_tower_ops pr_vbpr_tower_ops, pr_concat_tower_ops, pr_attention_tower_ops;
+extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
+extern const pr_tower_ops pr_mapper_tower_ops, pr_contentknn_tower_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
     &pr_itemknn_ops,
     &pr_bprmf_ops,
+    &pr_contentknn_ops,
     &pr_lightgcn_ops,
     &pr_freedom_ops,
     &pr_lattice_ops,
+    &pr_vbpr_ops,
+    &pr_concat_ops,
+    &pr_attention_ops,
     &pr_mmgcn_ops,
     NULL,
 };
@@ -29,12 +34,16 @@ const pr_model_ops *pr_model_find(const char *name) {
 
 const pr_model_ops *const *pr_model_list(void) { return registry; }
 
-/* Towers of content models, by model name (one line per content model). */
-extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
+/* Towers of content models, by model name. */
 static const pr_tower_ops *const towers[] = {
+    &pr_vbpr_tower_ops,
+    &pr_concat_tower_ops,
+    &pr_attention_tower_ops,
     &pr_freedom_tower_ops,
     &pr_lattice_tower_ops,
     &pr_mmgcn_tower_ops,
+    &pr_mapper_tower_ops, /* models/mapper.c: content -> V row for any model */
+    &pr_contentknn_tower_ops,
     NULL,
 };
 

@@ -53,12 +53,18 @@ void pr_act_forward(pr_act a, const float *x, float *y, int64_t n) {
 
 static double act_f64(pr_act a, double x) {
     switch (a.kind) {
-    case PR_ACT_RELU: return x > 0.0 ? x : 0.0;
-    case PR_ACT_LEAKY_RELU: return x > 0.0 ? x : (double)a.alpha * x;
-    case PR_ACT_TANH: return tanh(x);
-    case PR_ACT_SIGMOID: return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
-    case PR_ACT_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
-    default: return x;
+    case PR_ACT_RELU:
+        return x > 0.0 ? x : 0.0;
+    case PR_ACT_LEAKY_RELU:
+        return x > 0.0 ? x : (double)a.alpha * x;
+    case PR_ACT_TANH:
+        return tanh(x);
+    case PR_ACT_SIGMOID:
+        return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+    case PR_ACT_GELU:
+        return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
+    default:
+        return x;
     }
 }
 

@@ -54,7 +54,7 @@ static int present(const uint8_t *mask, int64_t i) { return !mask || mask[i]; }
  * none is present (a = 0). */
 static int softmax_row(const float *u, const float *q, const uint8_t *mask, int64_t row0, int M,
                        int k, float *a) {
-    double e[PR_ATTN_MAX_M], mx = -INFINITY, sum = 0.0; 
+    double e[PR_ATTN_MAX_M], mx = -INFINITY, sum = 0.0;
     for (int m = 0; m < M; m++) {
         if (!present(mask, row0 + m)) continue;
         double s = 0.0;
@@ -89,7 +89,7 @@ void pr_attn_forward(const pr_attn *at, const float *w, const float *H, const ui
         float *ob = out + (int64_t)b * d;
         memset(ob, 0, (size_t)d * sizeof *ob);
         if (!softmax_row(u + row0 * k, q, mask, row0, M, k, a + row0)) continue;
-        for (int m = 0; m < M; m++)                       /* out = sum_m a_m h_m */
+        for (int m = 0; m < M; m++) /* out = sum_m a_m h_m */
             if (present(mask, row0 + m)) pr_axpy(a[row0 + m], H + (row0 + m) * d, ob, d);
     }
 }
@@ -105,7 +105,7 @@ void pr_attn_forward_f64(const pr_attn *at, const float *w, const double *H, con
             if (!present(mask, row0 + m)) continue;
             const double *h = H + (row0 + m) * d;
             e[m] = 0.0;
-            for (int j = 0; j < k; j++) {             /* e_m = q . tanh(W h_m + c) */
+            for (int j = 0; j < k; j++) { /* e_m = q . tanh(W h_m + c) */
                 double z = c[j];
                 for (int i = 0; i < d; i++) z += (double)W[(int64_t)j * d + i] * h[i];
                 e[m] += q[j] * tanh(z);
@@ -134,7 +134,7 @@ void pr_attn_backward(const pr_attn *at, const float *w, float *g, const float *
         int64_t row0 = (int64_t)b * M;
         const float *gb = dout + (int64_t)b * d;
         double da[PR_ATTN_MAX_M], s = 0.0;
-        for (int m = 0; m < M; m++) {                     /* da_m = g . h_m */
+        for (int m = 0; m < M; m++) { /* da_m = g . h_m */
             da[m] = 0.0;
             if (!present(mask, row0 + m)) continue;
             const float *h = H + (row0 + m) * d;
@@ -146,7 +146,7 @@ void pr_attn_backward(const pr_attn *at, const float *w, float *g, const float *
             float *dzm = dz + (row0 + m) * k;
             float de = present(mask, row0 + m) ? (float)(a[row0 + m] * (da[m] - s)) : 0.0f;
             for (int j = 0; j < k; j++) {
-                dq[j] += de * um[j];                      /* dq += de_m u_m */
+                dq[j] += de * um[j]; /* dq += de_m u_m */
                 dzm[j] = de * q[j] * (1.0f - um[j] * um[j]);
             }
         }
@@ -160,7 +160,9 @@ void pr_attn_backward(const pr_attn *at, const float *w, float *g, const float *
     for (int b = 0; b < B; b++)
         for (int m = 0; m < M; m++) {
             int64_t r = (int64_t)b * M + m;
-            if (present(mask, r)) pr_axpy(a[r], dout + (int64_t)b * d, dH + r * d, d);
-            else memset(dH + r * d, 0, (size_t)d * sizeof *dH);
+            if (present(mask, r))
+                pr_axpy(a[r], dout + (int64_t)b * d, dH + r * d, d);
+            else
+                memset(dH + r * d, 0, (size_t)d * sizeof *dH);
         }
 }

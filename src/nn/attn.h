@@ -36,10 +36,10 @@
 #define PR_ATTN_MAX_M 64
 
 typedef struct pr_attn {
-    int M, d, k;   /* modalities, vector width, attention width */
-    int64_t W;     /* offset of W (k, d) */
-    int64_t c;     /* offset of c (1, k) */
-    int64_t q;     /* offset of q (1, k) */
+    int M, d, k; /* modalities, vector width, attention width */
+    int64_t W;   /* offset of W (k, d) */
+    int64_t c;   /* offset of c (1, k) */
+    int64_t q;   /* offset of q (1, k) */
 } pr_attn;
 
 /* Declare "<name>.W" (k, d), "<name>.c" (1, k), "<name>.q" (1, k);

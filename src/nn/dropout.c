@@ -20,8 +20,8 @@ void pr_dropout_forward(float p, int train, pr_rng *r, const float *x, float *y,
     }
 }
 
-void pr_dropout_forward_f64(float p, int train, pr_rng *r, const double *x, double *y,
-                            double *mask, int64_t n) {
+void pr_dropout_forward_f64(float p, int train, pr_rng *r, const double *x, double *y, double *mask,
+                            int64_t n) {
     assert(p >= 0.0f && p < 1.0f);
     const float scale = 1.0f / (1.0f - p);
     for (int64_t i = 0; i < n; i++) {

@@ -22,7 +22,7 @@ void pr_dropout_backward(const float *mask, const float *dy, float *dx, int64_t 
 
 /* Reference forward in double: the same mask stream as the float version
  * for the same rng state (mask in double), for gradient checks and tests. */
-void pr_dropout_forward_f64(float p, int train, pr_rng *r, const double *x, double *y,
-                            double *mask, int64_t n);
+void pr_dropout_forward_f64(float p, int train, pr_rng *r, const double *x, double *y, double *mask,
+                            int64_t n);
 
 #endif

@@ -50,9 +50,9 @@ typedef struct pr_gradcheck_cfg {
 } pr_gradcheck_cfg;
 
 typedef struct pr_gradcheck_result {
-    int64_t n_checked, n_bad;  /* entries compared; entries with rel > tol */
-    double worst_rel;          /* largest relative error seen */
-    int64_t worst_idx;         /* its flat index */
+    int64_t n_checked, n_bad;                /* entries compared; entries with rel > tol */
+    double worst_rel;                        /* largest relative error seen */
+    int64_t worst_idx;                       /* its flat index */
     char worst_name[PR_PARAM_NAME_MAX + 48]; /* "fuse.W1[3,7]", or "[1234]" without a layout */
     double worst_analytic, worst_numeric;
 } pr_gradcheck_result;

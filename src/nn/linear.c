@@ -45,7 +45,8 @@ void pr_linear_forward_f64(const pr_linear *l, const float *w, const double *x, 
     for (int r = 0; r < B; r++)
         for (int o = 0; o < l->out; o++) {
             double s = l->b >= 0 ? w[l->b + o] : 0.0;
-            for (int i = 0; i < l->in; i++) s += (double)W[(int64_t)o * l->in + i] * x[(int64_t)r * l->in + i];
+            for (int i = 0; i < l->in; i++)
+                s += (double)W[(int64_t)o * l->in + i] * x[(int64_t)r * l->in + i];
             y[(int64_t)r * l->out + o] = s;
         }
 }

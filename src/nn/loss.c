@@ -68,7 +68,7 @@ double pr_loss_inbatch_softmax(const float *S, int B, float temp, const float *l
     for (int i = 0; i < B; i++) {
         const float *Si = S + (int64_t)i * B;
         double mx = -INFINITY, z_ii = 0.0, se = 0.0;
-        for (int j = 0; j < B; j++) {                 /* z_ij = S_ij / T - logq_j */
+        for (int j = 0; j < B; j++) { /* z_ij = S_ij / T - logq_j */
             if (!col_in(ids, i, j)) continue;
             double z = Si[j] * inv_t - (logq ? logq[j] : 0.0);
             if (z > mx) mx = z;
@@ -101,7 +101,8 @@ double pr_loss_l2(const float *w, int64_t n, float lambda, float *g) {
 double pr_loss_bpr_f64(const double *s_pos, const double *s_neg, int B, int n_neg) {
     double sum = 0.0;
     for (int b = 0; b < B; b++)
-        for (int k = 0; k < n_neg; k++) sum += pr_softplus(s_neg[(int64_t)b * n_neg + k] - s_pos[b]);
+        for (int k = 0; k < n_neg; k++)
+            sum += pr_softplus(s_neg[(int64_t)b * n_neg + k] - s_pos[b]);
     return sum / ((double)B * n_neg);
 }
 
@@ -123,7 +124,8 @@ double pr_loss_inbatch_softmax_f64(const double *S, int B, float temp, const flo
             if (j == i) z_ii = z;
         }
         for (int j = 0; j < B; j++)
-            if (col_in(ids, i, j)) se += exp(S[(int64_t)i * B + j] / temp - (logq ? logq[j] : 0.0) - mx);
+            if (col_in(ids, i, j))
+                se += exp(S[(int64_t)i * B + j] / temp - (logq ? logq[j] : 0.0) - mx);
         sum += mx + log(se) - z_ii;
     }
     return sum / B;

@@ -6,6 +6,7 @@
  * followed by two backward scratch areas of B max(dims[1..L]) floats each. */
 #include "mlp.h"
 
+#include <assert.h>
 #include <stdio.h>
 
 #include "nn/dropout.h"
@@ -17,7 +18,9 @@ typedef struct layer_bufs {
     float *z, *h, *mask, *out; /* out: the next layer's input (h or dropped h) */
 } layer_bufs;
 
-static pr_act layer_act(const pr_mlp *m, int l) { return l == m->n_layers - 1 ? m->out_act : m->act; }
+static pr_act layer_act(const pr_mlp *m, int l) {
+    return l == m->n_layers - 1 ? m->out_act : m->act;
+}
 static int layer_drops(const pr_mlp *m, int l) { return l < m->n_layers - 1 && m->dropout > 0.0f; }
 
 /* Offsets of layer l inside the buffer; for l == n_layers, .z is the start
@@ -65,7 +68,8 @@ int pr_mlp_init(pr_mlp *m, pr_params *p, const char *name, int n_layers, const i
     if (!(dropout >= 0.0f && dropout < 1.0f))
         return pr_err(err, PR_E_ARG, "mlp '%s': dropout %g not in [0, 1)", name, dropout);
     for (int l = 0; l <= n_layers; l++)
-        if (dims[l] < 1) return pr_err(err, PR_E_ARG, "mlp '%s': width %d of layer %d", name, dims[l], l);
+        if (dims[l] < 1)
+            return pr_err(err, PR_E_ARG, "mlp '%s': width %d of layer %d", name, dims[l], l);
     m->n_layers = n_layers;
     for (int l = 0; l <= n_layers; l++) m->dims[l] = dims[l];
     m->act = act;
@@ -93,13 +97,14 @@ int64_t pr_mlp_act_size(const pr_mlp *m, int B) {
 
 const float *pr_mlp_forward(const pr_mlp *m, const float *w, const float *x, float *act, int B,
                             int train, pr_rng *r) {
+    assert(r || !train || m->dropout == 0.0f); /* dropout needs an rng */
     const float *in = x;
     layer_bufs lb = {0};
     for (int l = 0; l < m->n_layers; l++) {
         int64_t n = (int64_t)B * m->dims[l + 1];
         lb = bufs_of(m, act, B, l);
-        pr_linear_forward(&m->lin[l], w, in, lb.z, B);          /* z (B, dims[l+1]) */
-        pr_act_forward(layer_act(m, l), lb.z, lb.h, n);         /* h = act(z), h may be z */
+        pr_linear_forward(&m->lin[l], w, in, lb.z, B);  /* z (B, dims[l+1]) */
+        pr_act_forward(layer_act(m, l), lb.z, lb.h, n); /* h = act(z), h may be z */
         if (lb.mask) pr_dropout_forward(m->dropout, train, r, lb.h, lb.out, lb.mask, n);
         in = lb.out;
     }
@@ -125,18 +130,20 @@ void pr_mlp_forward_f64(const pr_mlp *m, const float *w, const double *x, double
 
 void pr_mlp_backward(const pr_mlp *m, const float *w, float *g, const float *x, float *act,
                      const float *dy, float *dx, int B) {
-    float *s0 = bufs_of(m, act, B, m->n_layers).z;    /* dz of the current layer */
-    float *s1 = s0 + (int64_t)B * max_width(m);       /* dx of the current layer */
-    const float *cur = dy;                            /* d(output of layer l) */
+    float *s0 = bufs_of(m, act, B, m->n_layers).z; /* dz of the current layer */
+    float *s1 = s0 + (int64_t)B * max_width(m);    /* dx of the current layer */
+    const float *cur = dy;                         /* d(output of layer l) */
     for (int l = m->n_layers - 1; l >= 0; l--) {
         int64_t n = (int64_t)B * m->dims[l + 1];
         layer_bufs lb = bufs_of(m, act, B, l);
-        if (lb.mask) pr_dropout_backward(lb.mask, cur, s0, n);      /* dh = dout * mask */
-        else pr_act_backward((pr_act){PR_ACT_NONE, 0.0f}, NULL, NULL, cur, s0, n);
-        pr_act_backward(layer_act(m, l), lb.z, lb.h, s0, s0, n);    /* dz = act'(z) dh */
+        if (lb.mask)
+            pr_dropout_backward(lb.mask, cur, s0, n); /* dh = dout * mask */
+        else
+            pr_act_backward((pr_act){PR_ACT_NONE, 0.0f}, NULL, NULL, cur, s0, n);
+        pr_act_backward(layer_act(m, l), lb.z, lb.h, s0, s0, n); /* dz = act'(z) dh */
         const float *in = l == 0 ? x : bufs_of(m, act, B, l - 1).out;
         float *din = l == 0 ? dx : s1;
-        pr_linear_backward(&m->lin[l], w, g, in, s0, din, B);       /* din, dW, db */
+        pr_linear_backward(&m->lin[l], w, g, in, s0, din, B); /* din, dW, db */
         cur = s1;
     }
 }

@@ -29,12 +29,12 @@
 #define PR_MLP_MAX_LAYERS 8
 
 typedef struct pr_mlp {
-    int n_layers;                      /* L >= 1 */
-    int dims[PR_MLP_MAX_LAYERS + 1];   /* widths: dims[0] input, dims[L] output */
-    pr_linear lin[PR_MLP_MAX_LAYERS];  /* "<name>.<l>.W" (dims[l+1], dims[l]), ".b" */
-    pr_act act;                        /* after every hidden layer */
-    pr_act out_act;                    /* after the last layer (often PR_ACT_NONE) */
-    float dropout;                     /* after every hidden activation, in [0, 1) */
+    int n_layers;                     /* L >= 1 */
+    int dims[PR_MLP_MAX_LAYERS + 1];  /* widths: dims[0] input, dims[L] output */
+    pr_linear lin[PR_MLP_MAX_LAYERS]; /* "<name>.<l>.W" (dims[l+1], dims[l]), ".b" */
+    pr_act act;                       /* after every hidden layer */
+    pr_act out_act;                   /* after the last layer (often PR_ACT_NONE) */
+    float dropout;                    /* after every hidden activation, in [0, 1) */
 } pr_mlp;
 
 /* Declare the layers' tensors in p. dims has n_layers + 1 entries >= 1.

@@ -11,7 +11,7 @@
 
 #include "core/mat.h"
 
-#define CLIP_EPS 1e-6 /* PyTorch's clip_grad_norm_ denominator guard */
+#define CLIP_EPS 1e-6           /* PyTorch's clip_grad_norm_ denominator guard */
 #define OPTIM_MAGIC 0x54505250u /* "PRPT" */
 
 void pr_optim_cfg_defaults(pr_optim_cfg *c, int kind) {
@@ -53,7 +53,8 @@ int pr_optim_init(pr_optim *o, const pr_optim_cfg *cfg, int64_t lo, int64_t hi, 
     memset(o, 0, sizeof *o);
     int rc = check_cfg(cfg, err);
     if (rc) return rc;
-    if (lo < 0 || hi < lo) return pr_err(err, PR_E_ARG, "optimizer: span [%lld, %lld)", (long long)lo, (long long)hi);
+    if (lo < 0 || hi < lo)
+        return pr_err(err, PR_E_ARG, "optimizer: span [%lld, %lld)", (long long)lo, (long long)hi);
     o->cfg = *cfg;
     o->lo = lo;
     o->hi = hi;
@@ -67,8 +68,7 @@ int pr_optim_init(pr_optim *o, const pr_optim_cfg *cfg, int64_t lo, int64_t hi, 
     return 0;
 }
 
-int pr_optim_init_params(pr_optim *o, const pr_optim_cfg *cfg, const pr_params *p,
-                         pr_error *err) {
+int pr_optim_init_params(pr_optim *o, const pr_optim_cfg *cfg, const pr_params *p, pr_error *err) {
     return pr_optim_init(o, cfg, p->dense_lo, p->dense_hi, err);
 }
 
@@ -102,18 +102,22 @@ static void adam_range(pr_optim *o, float *w, const float *g, int64_t a, int64_t
     const float shrink = 1.0f - c->lr * wd;
     for (int64_t i = a; i < b; i++) {
         float gi = g[i];
-        if (decoupled) w[i] *= shrink;
-        else gi += wd * w[i];
+        if (decoupled)
+            w[i] *= shrink;
+        else
+            gi += wd * w[i];
         float *m = &o->m[i - o->lo], *v = &o->v[i - o->lo];
-        *m += b1c * (gi - *m);             /* lerp(m, g, 1 - b1) */
+        *m += b1c * (gi - *m); /* lerp(m, g, 1 - b1) */
         *v = b2 * *v + b2c * gi * gi;
         w[i] -= step * *m / (sqrtf(*v) / bc2_sqrt + eps);
     }
 }
 
 static void update_range(pr_optim *o, float *w, const float *g, int64_t a, int64_t b, float wd) {
-    if (o->cfg.kind == PR_OPT_SGD) sgd_range(o, w, g, a, b, wd);
-    else adam_range(o, w, g, a, b, wd);
+    if (o->cfg.kind == PR_OPT_SGD)
+        sgd_range(o, w, g, a, b, wd);
+    else
+        adam_range(o, w, g, a, b, wd);
 }
 
 void pr_optim_step(pr_optim *o, float *w, float *g) {
@@ -207,7 +211,8 @@ int pr_optim_load(pr_optim *o, pr_cur *c, pr_error *err) {
                       (long long)o->hi);
     const int64_t nm = o->m ? hi - lo : 0, nv = o->v ? hi - lo : 0;
     pr_cur dry = probe; /* validate both arrays before touching o */
-    if ((rc = read_moment(&dry, NULL, nm, "m", err)) || (rc = read_moment(&dry, NULL, nv, "v", err)))
+    if ((rc = read_moment(&dry, NULL, nm, "m", err)) ||
+        (rc = read_moment(&dry, NULL, nv, "v", err)))
         return rc;
     read_moment(&probe, o->m, nm, "m", NULL);
     read_moment(&probe, o->v, nv, "v", NULL);

@@ -30,13 +30,13 @@
 enum { PR_OPT_SGD = 0, PR_OPT_ADAM = 1, PR_OPT_ADAMW = 2 };
 
 typedef struct pr_optim_cfg {
-    int kind;            /* PR_OPT_* */
-    float lr;            /* learning rate */
-    float momentum;      /* SGD momentum mu (0: plain SGD) */
-    float beta1, beta2;  /* Adam moments (0.9, 0.999) */
-    float eps;           /* Adam denominator epsilon (1e-8) */
-    float weight_decay;  /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
-    float clip_norm;     /* > 0: clip the global gradient norm to this */
+    int kind;           /* PR_OPT_* */
+    float lr;           /* learning rate */
+    float momentum;     /* SGD momentum mu (0: plain SGD) */
+    float beta1, beta2; /* Adam moments (0.9, 0.999) */
+    float eps;          /* Adam denominator epsilon (1e-8) */
+    float weight_decay; /* SGD/Adam: L2 added to the gradient; AdamW: decoupled */
+    float clip_norm;    /* > 0: clip the global gradient norm to this */
 } pr_optim_cfg;
 
 typedef struct pr_optim {
@@ -57,8 +57,7 @@ int pr_optim_parse(const char *name);
  * (lr <= 0, betas outside [0, 1), ...), PR_E_NOMEM. */
 int pr_optim_init(pr_optim *o, const pr_optim_cfg *cfg, int64_t lo, int64_t hi, pr_error *err);
 /* State for the dense span of an allocated layout. */
-int pr_optim_init_params(pr_optim *o, const pr_optim_cfg *cfg, const pr_params *p,
-                         pr_error *err);
+int pr_optim_init_params(pr_optim *o, const pr_optim_cfg *cfg, const pr_params *p, pr_error *err);
 void pr_optim_deinit(pr_optim *o);
 
 /* One step over the whole span [lo, hi) of the block w with gradient g (both

@@ -116,9 +116,12 @@ const pr_param *pr_params_at(const pr_params *p, int64_t idx) {
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         const pr_param *t = &p->t[mid];
-        if (idx < t->off) hi = mid - 1;
-        else if (idx >= t->off + pr_param_size(t)) lo = mid + 1;
-        else return t;
+        if (idx < t->off)
+            hi = mid - 1;
+        else if (idx >= t->off + pr_param_size(t))
+            lo = mid + 1;
+        else
+            return t;
     }
     return NULL;
 }

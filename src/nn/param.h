@@ -48,10 +48,10 @@ typedef struct pr_param {
 } pr_param;
 
 typedef struct pr_params {
-    pr_param *t;      /* (n) tensors in declaration order, owned */
+    pr_param *t; /* (n) tensors in declaration order, owned */
     int n, cap;
-    int64_t n_params; /* floats in the block, padding included */
-    float *w, *g;     /* (n_params) each, owned, 64-byte aligned, zeroed by alloc */
+    int64_t n_params;           /* floats in the block, padding included */
+    float *w, *g;               /* (n_params) each, owned, 64-byte aligned, zeroed by alloc */
     int64_t dense_lo, dense_hi; /* span [lo, hi) covering every non-sparse tensor */
     pr_error first_err;         /* sticky error of pr_params_add (code 0: none) */
 } pr_params;
@@ -66,7 +66,8 @@ int64_t pr_params_add(pr_params *p, const char *name, int64_t rows, int64_t cols
 int64_t pr_params_add_ex(pr_params *p, const char *name, int64_t rows, int64_t cols, int flags);
 /* Record an error in p's sticky slot (layers use it for their own argument
  * checks, so it surfaces at pr_params_alloc like a bad add); returns code. */
-int pr_params_fail(pr_params *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int pr_params_fail(pr_params *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Allocate w and g (zeroed). Fails with the first add error, or PR_E_NOMEM. */
 int pr_params_alloc(pr_params *p, pr_error *err);
 

@@ -8,16 +8,7 @@
 
 #include "core/rng.h"
 
-void synth_free(pr_dataset *d) {
-    if (!d) return;
-    pr_csr_free(d->train);
-    pr_csr_free(d->valid);
-    pr_csr_free(d->test);
-    pr_idmap_free(d->users);
-    pr_idmap_free(d->items);
-    free(d->cold_item);
-    free(d);
-}
+void synth_free(pr_dataset *d) { pr_dataset_free(d); }
 
 pr_dataset *synth_from_coo(int32_t n_users, int32_t n_items, int64_t n, const int32_t *u,
                            const int32_t *i, const int8_t *label) {

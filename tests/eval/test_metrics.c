@@ -58,6 +58,37 @@ TEST(test_auc_by_hand) {
     CHECK_NEAR(pr_auc_user(s, 5, rel, 2), (1 + 1.5) / 4.0, 1e-12);
 }
 
+/* The one-pass AUC equals brute-force pair counting, ties and masks included. */
+TEST(test_auc_matches_pairs) {
+    pr_rng r;
+    pr_rng_init(&r, 4, 4);
+    for (int trial = 0; trial < 200; trial++) {
+        enum { N = 50 };
+        float s[N];
+        int32_t rel[N];
+        int nr = 0;
+        for (int i = 0; i < N; i++) {
+            s[i] = (float)pr_rng_below(&r, 8);
+            if (pr_rng_below(&r, 6) == 0) s[i] = -INFINITY;
+            if (pr_rng_below(&r, trial % 2 ? 2 : 5) == 0) rel[nr++] = i; /* both AUC paths */
+        }
+        double num = 0, den = 0;
+        for (int a = 0; a < nr; a++) {
+            if (s[rel[a]] == -INFINITY) continue;
+            for (int n = 0; n < N; n++) {
+                int is_rel = 0;
+                for (int b = 0; b < nr; b++) is_rel |= rel[b] == n;
+                if (is_rel || s[n] == -INFINITY) continue;
+                den += 1;
+                num += s[rel[a]] > s[n] ? 1.0 : s[rel[a]] == s[n] ? 0.5 : 0.0;
+            }
+        }
+        double got = pr_auc_user(s, N, rel, nr);
+        if (den > 0) CHECK_NEAR(got, num / den, 1e-12);
+        else CHECK(isnan(got));
+    }
+}
+
 TEST(test_parse_ks) {
     int ks[8];
     CHECK_EQ_INT(pr_parse_ks("20,10,20,5", ks, 8), 3);
@@ -129,6 +160,7 @@ int main(void) {
     RUN(test_metrics_by_hand);
     RUN(test_metrics_average_over_users);
     RUN(test_auc_by_hand);
+    RUN(test_auc_matches_pairs);
     RUN(test_parse_ks);
     RUN(test_evaluator_matches_naive);
     return t_done();

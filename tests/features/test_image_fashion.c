@@ -7,10 +7,14 @@
  * gradient-histogram descriptor (52% / 35%, reimplemented below as
  * naive_describe); chance is about 5% and 10%.
  *
+ * Under sanitizers (PR_SANITIZED) only 200 photos are encoded and the quality
+ * bar is not applied: the optimised suite asserts it.
+ *
  * With PR_IMAGE_ABLATION=1 the test also prints the ablation table of
  * docs/encoders-media.md (each part alone, each part removed, the naive
  * baseline) and the encoding speed on 1 and 2 threads. */
 #include <stdint.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/mat.h"
@@ -161,8 +165,12 @@ static int run_spec(const fashion *f, const char *args, int nth, double *tr, dou
     enc_job J = {.e = e, .f = f, .X = calloc((size_t)f->n * dim, sizeof(float)), .dim = dim};
     pr_pool *pool = pr_pool_new(nth);
     double t0 = pr_now();
+    clock_t c0 = clock();
     pr_pool_run(pool, enc_rows, &J);
     *ips = f->n / (pr_now() - t0);
+    if (getenv("PR_IMAGE_ABLATION")) /* CPU time is robust to a busy machine; wall time is not */
+        fprintf(stderr, "  %s: %.2f ms CPU per image, %d threads\n", args ? args : "naive",
+                1e3 * (double)(clock() - c0) / CLOCKS_PER_SEC / f->n, nth);
     pr_pool_free(pool);
     nn_rates(f, J.X, dim, tr, cr);
     free(J.X);
@@ -216,8 +224,8 @@ TEST(test_fashion_nearest_neighbour) {
         char sb[2048], *save = NULL;
         snprintf(sb, sizeof sb, "%s", getenv("PR_IMAGE_SPECS"));
         for (char *s = strtok_r(sb, ";", &save); s; s = strtok_r(NULL, ";", &save)) {
-            double a, b, c;
-            run_spec(&f, strcmp(s, "naive") ? s : NULL, 2, &a, &b, &c);
+            double a = 0, b = 0, c = 0;
+            if (run_spec(&f, strcmp(s, "naive") ? s : NULL, 2, &a, &b, &c) < 0) continue;
             printf("| %s | %.1f%% | %.1f%% |\n", s, 100 * a, 100 * b);
         }
         free_fashion(&f);
@@ -225,12 +233,18 @@ TEST(test_fashion_nearest_neighbour) {
     }
     if (getenv("PR_IMAGE_ABLATION")) ablation(&f);
     double tr, cr, ips;
+    if (t_sanitized()) { /* memory checks need no 999 photos: encode 200, no quality bar */
+        for (int i = 200; i < f.n; i++) free(f.path[i]);
+        f.n = 200;
+    }
     int failed = run_spec(&f, "", 2, &tr, &cr, &ips);
     CHECK_EQ_INT(failed, 0);
     fprintf(stderr, "  %d items: articleType NN %.1f%%, baseColour NN %.1f%%, %.0f images/s (2 threads)\n",
             f.n, 100 * tr, 100 * cr, ips);
-    CHECK(tr >= 0.55);
-    CHECK(cr >= 0.40);
+    if (!t_sanitized()) {
+        CHECK(tr >= 0.55);
+        CHECK(cr >= 0.40);
+    }
     free_fashion(&f);
 }
 

@@ -323,6 +323,7 @@ TEST(test_compact) {
         float *Z = malloc(sizeof(float) * n * d);
         pr_compact_decode(&c2, Z);
         CHECK(memcmp(Y, Z, sizeof(float) * n * d) == 0);
+        pr_compact_free(&c2);
         pr_cur_init(&cur, b.data, b.len - 1, "compact");
         CHECK(pr_compact_load(&c2, &cur, &err) < 0);
         free(Z);

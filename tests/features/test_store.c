@@ -188,7 +188,7 @@ TEST(test_add_errors) {
     CHECK_EQ_INT(pr_features_add(f, "a", 2, 2, X, miss, &err), 0);
     CHECK(pr_features_get(f, "a")->X[3] == 0.0f);
     for (int i = 1; i < PR_MAX_MODALITIES; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "m%d", i);
         CHECK_EQ_INT(pr_features_add(f, name, 1, 1, calloc(1, sizeof(float)), NULL, &err), 0);
     }

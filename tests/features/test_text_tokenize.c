@@ -46,21 +46,21 @@ TEST(test_accents_and_scripts) {
 }
 
 TEST(test_numbers_stop_bigrams) {
-    pr_tok_opts o = {PR_TOK_NUM_TOKEN, 0, 0, 1};
+    pr_tok_opts o = {PR_TOK_NUM_TOKEN, 0, 0, 1, 0, 0};
     CHECK_STR(joined("Heat (1995) 2x 42", &o), "heat|<num>|2x|<num>");
     o.numbers = PR_TOK_NUM_DROP;
     CHECK_STR(joined("Heat (1995) 2x 42", &o), "heat|2x");
-    pr_tok_opts s = {PR_TOK_NUM_KEEP, 1, 0, 1};
+    pr_tok_opts s = {PR_TOK_NUM_KEEP, 1, 0, 1, 0, 0};
     CHECK_STR(joined("The Lord of the Rings: it's the Return of the King", &s),
               "lord|rings|return|king");
     s.bigrams = 1;
     CHECK_STR(joined("The Lord of the Rings", &s), "lord|rings|lord rings");
     CHECK_STR(joined("one", &s), "one");
-    pr_tok_opts m = {PR_TOK_NUM_KEEP, 0, 1, 3};
+    pr_tok_opts m = {PR_TOK_NUM_KEEP, 0, 1, 3, 0, 0};
     CHECK_STR(joined("a bb ccc dddd", &m), "ccc|dddd|ccc dddd");
     CHECK(pr_is_stopword("the", 3) && pr_is_stopword("yourselves", 10) && pr_is_stopword("a", 1));
     CHECK(!pr_is_stopword("th", 2) && !pr_is_stopword("them!", 5) && !pr_is_stopword("zebra", 5));
-    pr_tok_opts p = {0, 0, 0, 1};
+    pr_tok_opts p = {0, 0, 0, 1, 0, 0};
     pr_error err = {0};
     CHECK_EQ_INT(pr_tok_opt_set(&p, "stop", "1", &err), 1);
     CHECK_EQ_INT(pr_tok_opt_set(&p, "num", "token", &err), 1);
@@ -68,6 +68,31 @@ TEST(test_numbers_stop_bigrams) {
     CHECK_EQ_INT(pr_tok_opt_set(&p, "bigrams", "yes", &err), PR_E_ARG);
     CHECK_CONTAINS(err.msg, "bigrams=yes");
     CHECK(p.stopwords == 1 && p.numbers == PR_TOK_NUM_TOKEN);
+}
+
+TEST(test_stem_and_hyphens) {
+    pr_tok_opts o = {PR_TOK_NUM_KEEP, 0, 0, 1, 1, PR_TOK_HYPHEN_SPLIT};
+    CHECK_STR(joined("Shoes Tshirts accessories glasses bus boss movies aies", &o),
+              "shoe|tshirt|accessory|glasse|bus|boss|movy|aie"); /* Harman's rules, quirks included */
+    CHECK_STR(joined("cats is was gas his cafés", &o), "cat|is|was|gas|his|cafe");
+    char w[16] = "ladies";
+    CHECK_EQ_INT(pr_stem_s(w, 6), 4);
+    CHECK(memcmp(w, "lady", 4) == 0);
+    o.stem = 0;
+    o.hyphen = PR_TOK_HYPHEN_JOIN;
+    CHECK_STR(joined("T-shirt e-mail re- -x a--b 3-pack", &o), "tshirt|email|re|x|a|b|3pack");
+    o.hyphen = PR_TOK_HYPHEN_BOTH;
+    CHECK_STR(joined("T-Shirt and x-ray-vision", &o), "t|shirt|tshirt|and|x|ray|vision|xrayvision");
+    o.stem = 1;
+    CHECK_STR(joined("T-shirts", &o), "t|shirt|tshirt");
+    o.stopwords = 1;
+    CHECK_STR(joined("the-end", &o), "end|theend"); /* parts filtered, the compound kept */
+    pr_error err = {0};
+    CHECK_EQ_INT(pr_tok_opt_set(&o, "hyphen", "split", &err), 1);
+    CHECK_EQ_INT(o.hyphen, PR_TOK_HYPHEN_SPLIT);
+    CHECK_EQ_INT(pr_tok_opt_set(&o, "hyphen", "glue", &err), PR_E_ARG);
+    CHECK_EQ_INT(pr_tok_opt_set(&o, "stem", "0", &err), 1);
+    CHECK_EQ_INT(o.stem, 0);
 }
 
 TEST(test_long_and_invalid) {
@@ -91,7 +116,7 @@ TEST(test_long_and_invalid) {
     pr_rng_init(&g, 3, 3);
     pr_tokens t;
     pr_tokens_init(&t);
-    pr_tok_opts o = {PR_TOK_NUM_TOKEN, 1, 1, 1};
+    pr_tok_opts o = {PR_TOK_NUM_TOKEN, 1, 1, 1, 1, PR_TOK_HYPHEN_BOTH};
     char buf[512];
     int bad = 0;
     for (int it = 0; it < 3000; it++) {
@@ -109,6 +134,7 @@ int main(void) {
     RUN(test_ascii_and_punctuation);
     RUN(test_accents_and_scripts);
     RUN(test_numbers_stop_bigrams);
+    RUN(test_stem_and_hyphens);
     RUN(test_long_and_invalid);
     return t_done();
 }

@@ -60,15 +60,14 @@ static inline double nn_check(pr_params *P, const float *g, pr_gradcheck_fn f, v
                               int precision) {
     pr_gradcheck_cfg cfg;
     pr_gradcheck_defaults(&cfg, precision);
-    if (getenv("NN_EPS")) cfg.eps = atof(getenv("NN_EPS"));
-    if (getenv("NN_ORDER")) cfg.order = atoi(getenv("NN_ORDER"));
     pr_gradcheck_result res;
     pr_error err = {0};
     int rc = pr_gradcheck(P->w, g, P->n_params, P, f, ctx, &cfg, &res, &err);
     if (rc) fprintf(stderr, "  %s\n", err.msg);
-    fprintf(stderr, "  gradcheck %s: %lld entries, worst rel %.2e at %s (analytic %.6g, numeric %.6g)\n",
-            precision == PR_GRADCHECK_F64 ? "f64" : "f32", (long long)res.n_checked,
-            res.worst_rel, res.worst_name, res.worst_analytic, res.worst_numeric);
+    fprintf(stderr,
+            "  gradcheck %s: %lld entries, worst rel %.2e at %s (analytic %.6g, numeric %.6g)\n",
+            precision == PR_GRADCHECK_F64 ? "f64" : "f32", (long long)res.n_checked, res.worst_rel,
+            res.worst_name, res.worst_analytic, res.worst_numeric);
     CHECK_EQ_INT(rc, 0);
     CHECK(res.n_checked > 0);
 

@@ -83,7 +83,8 @@ TEST(test_wrong_entry_named) {
     CHECK_EQ_INT(res.n_checked, 23); /* tensors only, not the padding */
     CHECK_CONTAINS(err.msg, "fuse.W1[1,2]");
     /* without a layout the entry is named by index */
-    CHECK_EQ_INT(pr_gradcheck(P.w, P.g, P.n_params, NULL, cubic, &t, NULL, &res, &err), PR_E_NUMERIC);
+    CHECK_EQ_INT(pr_gradcheck(P.w, P.g, P.n_params, NULL, cubic, &t, NULL, &res, &err),
+                 PR_E_NUMERIC);
     CHECK_EQ_INT(res.worst_idx, b + 7);
     CHECK_STR(res.worst_name, "[23]");
     pr_params_deinit(&P);
@@ -173,7 +174,8 @@ TEST(test_mutant_backwards) {
     pr_params_init(&t.P);
     pr_linear_init(&t.L, &t.P, "lin", 4, 3, 1);
     const int dims[3] = {4, 5, 2};
-    pr_mlp_init(&t.M, &t.P, "mlp", 2, dims, (pr_act){PR_ACT_TANH, 0}, (pr_act){PR_ACT_NONE, 0}, 0, NULL);
+    pr_mlp_init(&t.M, &t.P, "mlp", 2, dims, (pr_act){PR_ACT_TANH, 0}, (pr_act){PR_ACT_NONE, 0}, 0,
+                NULL);
     t.x = pr_params_add(&t.P, "x", 3, 4);
     CHECK_EQ_INT(pr_params_alloc(&t.P, NULL), 0);
     pr_linear_init_params(&t.L, &t.P, &r);

@@ -69,7 +69,8 @@ static void linear_case(int bias) {
     /* forward against the naive product */
     lin_loss(&t);
     float ref[12];
-    pr_gemm_naive(PR_NOTRANS, PR_TRANS, 4, 3, 5, 1.0f, t.P.w + t.x, 5, t.P.w + t.L.W, 5, 0.0f, ref, 3);
+    pr_gemm_naive(PR_NOTRANS, PR_TRANS, 4, 3, 5, 1.0f, t.P.w + t.x, 5, t.P.w + t.L.W, 5, 0.0f, ref,
+                  3);
     double maxd = 0;
     for (int i = 0; i < 12; i++)
         maxd = fmax(maxd, fabs(ref[i] + (bias ? t.P.w[t.L.b + i % 3] : 0.0f) - t.y[i]));
@@ -278,7 +279,8 @@ static void mlp_case(pr_act act, float dropout, int train, uint64_t seed) {
     pr_params_init(&t.P);
     const int dims[4] = {6, 8, 5, 2};
     pr_error err;
-    CHECK_EQ_INT(pr_mlp_init(&t.M, &t.P, "mlp", 3, dims, act, (pr_act){PR_ACT_NONE, 0}, dropout, &err), 0);
+    CHECK_EQ_INT(
+        pr_mlp_init(&t.M, &t.P, "mlp", 3, dims, act, (pr_act){PR_ACT_NONE, 0}, dropout, &err), 0);
     t.x = pr_params_add(&t.P, "x", t.B, 6);
     CHECK_EQ_INT(pr_params_alloc(&t.P, &err), 0);
     pr_mlp_init_params(&t.M, &t.P, &r);
@@ -317,7 +319,9 @@ TEST(test_mlp_forward_matches_layers) {
     pr_params_init(&P);
     pr_mlp M;
     const int dims[3] = {3, 4, 2};
-    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m", 2, dims, (pr_act){PR_ACT_TANH, 0}, (pr_act){PR_ACT_SIGMOID, 0}, 0, NULL), 0);
+    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m", 2, dims, (pr_act){PR_ACT_TANH, 0},
+                             (pr_act){PR_ACT_SIGMOID, 0}, 0, NULL),
+                 0);
     CHECK_EQ_INT(pr_params_alloc(&P, NULL), 0);
     pr_rng r;
     pr_rng_init(&r, 9, 0);
@@ -336,8 +340,10 @@ TEST(test_mlp_forward_matches_layers) {
     /* bad arguments */
     pr_error err;
     const int bad[3] = {3, 0, 2};
-    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m2", 2, bad, (pr_act){0, 0}, (pr_act){0, 0}, 0, &err), PR_E_ARG);
-    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m2", 2, dims, (pr_act){0, 0}, (pr_act){0, 0}, 1.0f, &err), PR_E_ARG);
+    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m2", 2, bad, (pr_act){0, 0}, (pr_act){0, 0}, 0, &err),
+                 PR_E_ARG);
+    CHECK_EQ_INT(pr_mlp_init(&M, &P, "m2", 2, dims, (pr_act){0, 0}, (pr_act){0, 0}, 1.0f, &err),
+                 PR_E_ARG);
     CHECK_CONTAINS(err.msg, "dropout");
     pr_params_deinit(&P);
 }
@@ -457,7 +463,7 @@ TEST(test_attn_grads) {
             CHECK_NEAR(s, (masks[v] && b == 3) ? 0.0 : 1.0, 1e-6);
         }
         if (masks[v]) {
-            CHECK_NEAR(a[2 * 3 + 1], 1.0, 0);                        /* the only present one */
+            CHECK_NEAR(a[2 * 3 + 1], 1.0, 0);                            /* the only present one */
             for (int j = 0; j < 4; j++) CHECK(t.out[3 * 4 + j] == 0.0f); /* all missing */
         } else {
             /* out = sum a_m h_m, checked for row 2 */
@@ -472,7 +478,8 @@ TEST(test_attn_grads) {
         pr_attn_backward(&t.A, t.P.w, t.P.g, t.P.w + t.H, t.mask, t.act, t.r, t.P.g + t.H, t.B);
         fprintf(stderr, "  attention, mask %s\n", masks[v] ? "on" : "off");
         both_checks(&t.P, attn_loss64, attn_loss, &t);
-        for (int i = 0; i < 12; i++) CHECK_NEAR(t.ad[i], pr_attn_weights(&t.A, t.act, t.B)[i], 1e-6);
+        for (int i = 0; i < 12; i++)
+            CHECK_NEAR(t.ad[i], pr_attn_weights(&t.A, t.act, t.B)[i], 1e-6);
         if (masks[v]) CHECK(t.P.g[t.H + 5 * 4] == 0.0f); /* missing modality: dH = 0 */
         free(t.act);
         pr_params_deinit(&t.P);

@@ -95,7 +95,7 @@ TEST(test_f64_variants_match) {
 typedef struct loss_ctx {
     pr_params P;
     int kind, B, n_neg;
-    int64_t a, b;       /* offsets of the score tensors */
+    int64_t a, b; /* offsets of the score tensors */
     float lab[64], logq[16], temp, lambda;
     const int32_t *ids;
 } loss_ctx;
@@ -107,14 +107,16 @@ static double loss_eval(loss_ctx *t, float *g) {
     const float *w = t->P.w;
     switch (t->kind) {
     case K_BPR:
-        return pr_loss_bpr(w + t->a, w + t->b, t->B, t->n_neg, g ? g + t->a : NULL, g ? g + t->b : NULL);
+        return pr_loss_bpr(w + t->a, w + t->b, t->B, t->n_neg, g ? g + t->a : NULL,
+                           g ? g + t->b : NULL);
     case K_BCE:
         return pr_loss_bce(w + t->a, t->lab, t->B, g ? g + t->a : NULL);
     case K_BCE_PN:
         return pr_loss_bce_pn(w + t->a, t->B, w + t->b, (int64_t)t->B * t->n_neg,
                               g ? g + t->a : NULL, g ? g + t->b : NULL);
     case K_INBATCH:
-        return pr_loss_inbatch_softmax(w + t->a, t->B, t->temp, t->logq, t->ids, g ? g + t->a : NULL);
+        return pr_loss_inbatch_softmax(w + t->a, t->B, t->temp, t->logq, t->ids,
+                                       g ? g + t->a : NULL);
     default:
         return pr_loss_l2(w + t->a, (int64_t)t->B * t->n_neg, t->lambda, g ? g + t->a : NULL);
     }
@@ -128,7 +130,7 @@ static void loss_case(int kind, const int32_t *ids, const char *label) {
     pr_rng_init(&r, 60 + kind, 0);
     pr_params_init(&t.P);
     t.a = kind == K_INBATCH ? pr_params_add(&t.P, "S", t.B, t.B)
-        : kind == K_L2      ? pr_params_add(&t.P, "w", t.B, t.n_neg)
+          : kind == K_L2    ? pr_params_add(&t.P, "w", t.B, t.n_neg)
                             : pr_params_add(&t.P, "s_pos", 1, t.B);
     if (kind == K_BPR || kind == K_BCE_PN) t.b = pr_params_add(&t.P, "s_neg", t.B, t.n_neg);
     CHECK_EQ_INT(pr_params_alloc(&t.P, NULL), 0);

@@ -200,7 +200,8 @@ static double train_xor(uint64_t seed, int steps, pr_params *P, int *n_correct) 
 }
 
 TEST(test_learn_xor) {
-    CHECK(pr_mlp_act_size(&(pr_mlp){.n_layers = 2, .dims = {2, 8, 1}, .act = {PR_ACT_TANH, 0}}, 4) <= 256);
+    CHECK(pr_mlp_act_size(&(pr_mlp){.n_layers = 2, .dims = {2, 8, 1}, .act = {PR_ACT_TANH, 0}},
+                          4) <= 256);
     pr_params A, B;
     int ok_a = 0, ok_b = 0;
     double La = train_xor(7, 600, &A, &ok_a), Lb = train_xor(7, 600, &B, &ok_b);

@@ -113,7 +113,8 @@ TEST(test_save_load) {
     pr_params A, B, C;
     make_layout(&A, 0, 3);
     for (int i = 0; i < A.n; i++)
-        for (int64_t k = 0; k < pr_param_size(&A.t[i]); k++) A.w[A.t[i].off + k] = (float)(i * 100 + k) * 0.5f;
+        for (int64_t k = 0; k < pr_param_size(&A.t[i]); k++)
+            A.w[A.t[i].off + k] = (float)(i * 100 + k) * 0.5f;
     pr_buf buf;
     pr_buf_init(&buf);
     CHECK_EQ_INT(pr_params_save(&A, &buf), 0);
@@ -126,7 +127,8 @@ TEST(test_save_load) {
     CHECK_EQ_INT(pr_cur_left(&cur), 0);
     for (int i = 0; i < A.n; i++) {
         const pr_param *tb = pr_params_find(&B, A.t[i].name);
-        CHECK(memcmp(A.w + A.t[i].off, B.w + tb->off, (size_t)pr_param_size(tb) * sizeof(float)) == 0);
+        CHECK(memcmp(A.w + A.t[i].off, B.w + tb->off, (size_t)pr_param_size(tb) * sizeof(float)) ==
+              0);
     }
 
     /* a changed shape is refused, naming the tensor and both shapes */
@@ -154,11 +156,15 @@ TEST(test_save_load) {
 
     /* corrupt bytes: magic, tensor count, a name, a shape */
     uint8_t *bad = malloc(buf.len);
-    const struct { size_t at; uint8_t v; const char *msg; } cases[] = {
+    const struct {
+        size_t at;
+        uint8_t v;
+        const char *msg;
+    } cases[] = {
         {0, 'X', "not a parameter blob"},
         {8, 7, "7 tensors"},
-        {12 + 4, 'Q', "unknown tensor 'Q'"},    /* first name "W" -> "Q" */
-        {12 + 4 + 1, 9, "shape (9, 4)"},         /* rows of W */
+        {12 + 4, 'Q', "unknown tensor 'Q'"}, /* first name "W" -> "Q" */
+        {12 + 4 + 1, 9, "shape (9, 4)"},     /* rows of W */
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         memcpy(bad, buf.data, buf.len);

@@ -1,0 +1,207 @@
+/* models/contentknn.c: content similarity to the user's history, the
+ * classic cold-start baseline (no training; new items need only content).
+ *
+ *   c_i    = [ (x_{i,m} - mean_m) / |x_{i,m} - mean_m| ]_m / sqrt(M)
+ *            per modality m: centred on the training items' mean, unit length
+ *            (a missing modality is a zero block), M blocks concatenated
+ *   s(u,i) = 1/|H_u| sum_{h in H_u} cos-ish(c_h, c_i) = U[u] . c_i,
+ *            U[u] = mean of c_h over the user's training items H_u
+ * so it is a dot-product model: V = C (n_items, D), U the users' mean content,
+ * and the item tower is c_i itself (centre, normalise blockwise): a new item
+ * is placed exactly as a training item. Mean-centring matters: raw text or
+ * image vectors share a large common direction that makes every item look
+ * alike. Cost: O(nnz(train) D) to fit; the snapshot is (n_users + n_items) D
+ * floats, so keep D moderate (e.g. --preproc text=pca=128). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/model.h"
+
+typedef struct {
+    pr_model base;
+    int D;
+    float *U, *V;   /* (n_users, D), (n_items, D) */
+    float *mean;    /* (D) per-modality means, blocks concatenated */
+} cknn;
+
+/* The tower: means and dims, nothing else. */
+typedef struct {
+    pr_tower base;
+    float *mean;    /* (sum of dims) */
+} cknn_tower;
+
+static int total_dim(const pr_features *f) {
+    int D = 0;
+    for (int m = 0; m < f->n_mod; m++) D += f->mod[m].dim;
+    return D;
+}
+
+/* c (D) from the blocks x[m] (NULL = missing): centre, unit length, / sqrt(M). */
+static void embed(int n_mod, const int *dims, const float *mean, const float *const *x, float *c) {
+    float w = 1.0f / sqrtf((float)n_mod);
+    int off = 0;
+    for (int m = 0; m < n_mod; m++) {
+        double nrm = 0;
+        for (int k = 0; k < dims[m]; k++) {
+            c[off + k] = x[m] ? x[m][k] - mean[off + k] : 0.0f;
+            nrm += (double)c[off + k] * c[off + k];
+        }
+        float s = nrm > 0 ? w / (float)sqrt(nrm) : 0.0f;
+        for (int k = 0; k < dims[m]; k++) c[off + k] *= s;
+        off += dims[m];
+    }
+}
+
+static void cknn_free(pr_model *base) {
+    cknn *m = (cknn *)base;
+    if (!m) return;
+    free(m->U);
+    free(m->V);
+    free(m->mean);
+    free(m);
+}
+
+static int cknn_init(pr_model **out, const pr_dataset *d, const pr_features *f, const pr_config *c,
+                     pr_pool *pool, pr_error *err) {
+    cknn *m = pr_calloc(1, sizeof *m);
+    if (!m) return pr_err(err, PR_E_NOMEM, "contentknn");
+    m->base.data = d;
+    m->base.cfg = c;
+    m->base.pool = pool;
+    m->base.feat = f;
+    m->D = total_dim(f);
+    m->U = pr_calloc((size_t)d->n_users * m->D, sizeof *m->U);
+    m->V = pr_calloc((size_t)d->n_items * m->D, sizeof *m->V);
+    m->mean = pr_calloc((size_t)m->D, sizeof *m->mean);
+    if (!m->U || !m->V || !m->mean) {
+        cknn_free(&m->base);
+        return pr_err(err, PR_E_NOMEM, "contentknn: %d users, %d items x %d dims", d->n_users, d->n_items, m->D);
+    }
+    *out = &m->base;
+    return 0;
+}
+
+static int cknn_fit(pr_model *base, pr_error *err) {
+    cknn *m = (cknn *)base;
+    const pr_features *f = base->feat;
+    const pr_csr *t = base->data->train;
+    int32_t ni = base->data->n_items;
+    int dims[PR_MAX_MODALITIES], D = m->D, off = 0;
+    uint8_t *warm = pr_calloc((size_t)ni + 1, 1);
+    if (!warm) return pr_err(err, PR_E_NOMEM, "contentknn");
+    for (int64_t k = 0; k < t->nnz; k++) warm[t->indices[k]] = 1;
+    for (int mo = 0; mo < f->n_mod; mo++) { /* means over warm items that have the modality */
+        const pr_modality *md = &f->mod[mo];
+        dims[mo] = md->dim;
+        int64_t cnt = 0;
+        double *acc = pr_calloc((size_t)md->dim, sizeof *acc);
+        if (!acc) { free(warm); return pr_err(err, PR_E_NOMEM, "contentknn"); }
+        for (int32_t i = 0; i < ni; i++) {
+            if (!warm[i] || md->missing[i]) continue;
+            for (int k = 0; k < md->dim; k++) acc[k] += md->X[(int64_t)i * md->dim + k];
+            cnt++;
+        }
+        for (int k = 0; k < md->dim; k++) m->mean[off + k] = cnt ? (float)(acc[k] / cnt) : 0.0f;
+        free(acc);
+        off += md->dim;
+    }
+    free(warm);
+    for (int32_t i = 0; i < ni; i++) {
+        const float *x[PR_MAX_MODALITIES];
+        for (int mo = 0; mo < f->n_mod; mo++)
+            x[mo] = f->mod[mo].missing[i] ? NULL : f->mod[mo].X + (int64_t)i * f->mod[mo].dim;
+        embed(f->n_mod, dims, m->mean, x, m->V + (int64_t)i * D);
+    }
+    for (int32_t u = 0; u < base->data->n_users; u++) {
+        float *pu = m->U + (int64_t)u * D;
+        int64_t len = pr_csr_row_len(t, u);
+        memset(pu, 0, (size_t)D * sizeof *pu);
+        for (int64_t p = t->indptr[u]; p < t->indptr[u + 1]; p++) {
+            const float *c = m->V + (int64_t)t->indices[p] * D;
+            for (int k = 0; k < D; k++) pu[k] += c[k];
+        }
+        for (int k = 0; k < D && len > 0; k++) pu[k] /= (float)len;
+    }
+    return 0;
+}
+
+static int cknn_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
+    cknn *m = (cknn *)base;
+    pr_snapshot view = {base->data->n_users, base->data->n_items, m->D, m->U, m->V, NULL};
+    if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "contentknn snapshot");
+    return 0;
+}
+
+/* Tower blob: u32 n_mod, per modality (name, u32 dim), then the means. */
+static int cknn_tower_save(const pr_model *base, pr_buf *b) {
+    const cknn *m = (const cknn *)base;
+    const pr_features *f = base->feat;
+    pr_buf_put_u32(b, (uint32_t)f->n_mod);
+    for (int mo = 0; mo < f->n_mod; mo++) {
+        pr_buf_put_str(b, f->mod[mo].name);
+        pr_buf_put_u32(b, (uint32_t)f->mod[mo].dim);
+    }
+    pr_buf_put_f32s(b, m->mean, m->D);
+    return b->oom ? PR_E_NOMEM : 0;
+}
+
+static void tower_free(pr_tower *t) {
+    if (!t) return;
+    free(((cknn_tower *)t)->mean);
+    free(t);
+}
+
+static int tower_load(pr_tower **out, pr_cur *c, pr_error *err) {
+    cknn_tower *t = pr_calloc(1, sizeof *t);
+    uint32_t n_mod, dim;
+    int64_t D = 0, got;
+    int rc;
+    if (!t) return pr_err(err, PR_E_NOMEM, "contentknn tower");
+    if ((rc = pr_cur_get_u32(c, &n_mod, err))) goto fail;
+    if (n_mod < 1 || n_mod > PR_MAX_MODALITIES) { rc = pr_err(err, PR_E_FORMAT, "%s: contentknn tower header", c->what); goto fail; }
+    t->base.n_mod = (int)n_mod;
+    for (uint32_t mo = 0; mo < n_mod; mo++) {
+        char *name = NULL;
+        if ((rc = pr_cur_get_str(c, &name, 31, err))) goto fail;
+        snprintf(t->base.names[mo], sizeof t->base.names[mo], "%s", name);
+        free(name);
+        if ((rc = pr_cur_get_u32(c, &dim, err))) goto fail;
+        if (dim < 1 || dim > (1u << 20)) { rc = pr_err(err, PR_E_FORMAT, "%s: contentknn tower dim %u", c->what, dim); goto fail; }
+        t->base.dims[mo] = (int)dim;
+        D += dim;
+    }
+    if ((rc = pr_cur_get_f32s(c, &t->mean, &got, err))) goto fail;
+    if (got != D || D > 100000) { rc = pr_err(err, PR_E_FORMAT, "%s: contentknn tower has %lld means for %lld dims", c->what, (long long)got, (long long)D); goto fail; }
+    t->base.d = (int)D;
+    *out = &t->base;
+    return 0;
+fail:
+    tower_free(&t->base);
+    return rc;
+}
+
+static int tower_encode(const pr_tower *base, const float *const *x, float *v, float *bias, pr_error *err) {
+    embed(base->n_mod, base->dims, ((const cknn_tower *)base)->mean, x, v);
+    *bias = 0.0f;
+    return 0;
+}
+
+const pr_tower_ops pr_contentknn_tower_ops = {
+    .name = "contentknn",
+    .load = tower_load,
+    .encode = tower_encode,
+    .free = tower_free,
+};
+
+const pr_model_ops pr_contentknn_ops = {
+    .name = "contentknn",
+    .help = "content similarity to the user's history (mean-centred, per-modality cosine); no keys",
+    .needs_features = 1,
+    .init = cknn_init,
+    .fit = cknn_fit,
+    .snapshot = cknn_snapshot,
+    .tower_save = cknn_tower_save,
+    .free = cknn_free,
+};

@@ -28,9 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mat.h"
 #include "core/rng.h"
 #include "core/spmm.h"
-#include "core/mat.h"
 #include "models/model.h"
 #include "nn/embedding.h"
 

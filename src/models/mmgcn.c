@@ -86,8 +86,6 @@ typedef struct {
 
 static void mmgcn_free(pr_model *base);
 
-static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
-
 static int declare(mmgcn *m, const pr_features *f) {
     char name[64];
     m->id = pr_params_add(&m->P, "id", m->n, m->d);
@@ -265,7 +263,7 @@ static double mmgcn_forward(pr_model *base, const pr_batch *bt) {
         float x = 0;
         for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
-        bpr += softplus(-x);
+        bpr += pr_fsoftplus(-x);
         rid += 2 * sq(id + (int64_t)u * d, d) + sq(id + (int64_t)i * d, d) + sq(id + (int64_t)j * d, d);
     }
     for (int q = 0; q < m->n_mod; q++) rp += sq(m->P.w + m->mod[q].P, m->nu * d);

@@ -10,6 +10,7 @@
  *   results/M/epochs.jsonl   `fit --log-json`: loss and validation metric per epoch
  *   results/M/cold.txt   build/demo/shopeval: cold metrics, the dress's rank
  *   results/M/weights.tsv    shopeval: the item tower's modality weights
+ *   results/M/explain.tsv    `polyrec explain --item --json` per item: trained part weights
  *   results/M/before.json, after.json   `polyrec recommend --json` for the shopper
  *   results/M/add-item.txt   what `polyrec add-item` printed (or why it was not used)
  * and writes DIR/report.html: a self-contained page (inline CSS and SVG, no
@@ -46,6 +47,7 @@ typedef struct model_res {
     double *ep_loss, *ep_valid; /* (n_ep) */
     int *ep_no;
     dm_table weights;           /* item, id, modality... ; n_cols 0 when absent */
+    dm_table explain;           /* item, json of `polyrec explain --item`: trained part weights */
     char add_item[512];
 } model_res;
 
@@ -161,6 +163,7 @@ static int load_model(report *r, model_res *m, pr_error *err) {
         free(t);
     }
     if (dm_exists(RES("weights.tsv")) && (rc = dm_table_read(path, &m->weights, err))) return rc;
+    if (dm_exists(RES("explain.tsv")) && (rc = dm_table_read(path, &m->explain, err))) return rc;
 #undef RES
     return 0;
 }
@@ -224,6 +227,7 @@ static void report_free(report *r) {
         free(r->m[k].ep_valid);
         free(r->m[k].ep_no);
         dm_table_free(&r->m[k].weights);
+        dm_table_free(&r->m[k].explain);
     }
 }
 
@@ -265,6 +269,25 @@ static const float *weights_of(const model_res *m, const char *id, int *n) {
         if (strcmp(dm_cell(&m->weights, k, 0), id) != 0) continue;
         for (int c = 1; c < m->weights.n_cols && c <= 16; c++) w[(*n)++] = (float)atof(dm_cell(&m->weights, k, c));
         return w;
+    }
+    return NULL;
+}
+
+/* Trained part weights of id (from `explain`), in the order of the weights.tsv
+ * columns (id, then the modalities); NULL when unknown. */
+static const float *trained_weights_of(const model_res *m, const char *id, int *n) {
+    static float w[16];
+    *n = 0;
+    if (m->weights.n_cols < 2) return NULL;
+    for (int64_t k = 0; k < m->explain.n_rows; k++) {
+        if (strcmp(dm_cell(&m->explain, k, 0), id) != 0) continue;
+        const char *json = strstr(dm_cell(&m->explain, k, 1), "\"weights\": {");
+        for (int c = 1; json && c < m->weights.n_cols && c <= 16; c++) {
+            double v = dm_json_num(json, m->weights.head[c]);
+            if (!isfinite(v)) return NULL;
+            w[(*n)++] = (float)v;
+        }
+        return json ? w : NULL;
     }
     return NULL;
 }
@@ -631,17 +654,20 @@ static void html_metrics(FILE *f, const report *r) {
 }
 
 static void html_weights(FILE *f, const report *r) {
-    const model_res *sm = story_model(r), *cols[MAX_MODELS];
-    int n_cols = 0;
-    for (int k = 0; k < r->n_models; k++)
-        if (r->m[k].trained && r->m[k].weights.n_cols >= 2) cols[n_cols++] = &r->m[k];
+    const model_res *sm = story_model(r), *cols[MAX_MODELS + 1];
+    int trained[MAX_MODELS + 1], n_cols = 0;
+    if (sm && sm->explain.n_rows) cols[n_cols] = sm, trained[n_cols++] = 1;
+    for (int k = 0; k < r->n_models && n_cols < MAX_MODELS; k++)
+        if (r->m[k].trained && r->m[k].weights.n_cols >= 2) cols[n_cols] = &r->m[k], trained[n_cols++] = 0;
     if (!n_cols) return;
-    fprintf(f, "<h2 id=\"weights\">Which modality drives each item</h2>\n<p>The share each model's item tower gives to "
-               "the ID embedding and to each modality when it places an item from its content alone, as it does for a "
-               "new item (so the ID share is 0). Shown for her history, the new dress and her new top %d under %s.</p>\n"
+    fprintf(f, "<h2 id=\"weights\">Which modality drives each item</h2>\n<p>The share of an item's vector that comes from "
+               "its ID embedding and from each modality. <i>As trained</i>: the weights %s learned for the items it "
+               "was trained on (<code>polyrec explain --item</code>). <i>Content alone</i>: what each model's item "
+               "tower gives an item from its photo and description, as it does for a new item, so the ID share is 0. "
+               "Shown for her history, the new dress and her new top %d under %s.</p>\n"
                "<table>\n<tr><th>item</th><th>description</th>",
-            TOP, sm ? sm->name : "the story's model");
-    for (int c = 0; c < n_cols; c++) fprintf(f, "<th>%s</th>", cols[c]->name);
+            sm ? sm->name : "the model", TOP, sm ? sm->name : "the story's model");
+    for (int c = 0; c < n_cols; c++) fprintf(f, "<th>%s<br>%s</th>", cols[c]->name, trained[c] ? "as trained" : "content alone");
     fprintf(f, "</tr>\n");
     const char *ids[MAX_HISTORY + TOP + 1];
     int n = 0;
@@ -661,9 +687,10 @@ static void html_weights(FILE *f, const report *r) {
         fprintf(f, "</td>");
         for (int c = 0; c < n_cols; c++) {
             int nw;
-            const float *w = weights_of(cols[c], ids[j], &nw);
+            const float *w = trained[c] ? trained_weights_of(cols[c], ids[j], &nw) : weights_of(cols[c], ids[j], &nw);
             fprintf(f, "<td>");
-            if (w) svg_weights(f, w, nw, cols[c]->weights.head + 1, 200);
+            if (w) svg_weights(f, w, nw, cols[c]->weights.head + 1, 150);
+            else if (trained[c]) fprintf(f, "<span class=\"muted\">%s</span>", item_is_new(r, ids[j]) ? "not trained on" : "");
             fprintf(f, "</td>");
         }
         fprintf(f, "</tr>\n");

@@ -1,7 +1,7 @@
 /* demo/shopeval.c: what a trained model does with the shop's new items.
  *
  *   build/demo/shopeval --model M.model --shop DIR --out RESULTS_DIR [--threads T]
- *                       [--after-json PATH]
+ *                       [--after-json PATH] [--weights-for IDS]
  *
  * The shop's newest items (new=1 in items.tsv) arrived after training, so the
  * model file does not know them. This program places each of them the way
@@ -20,7 +20,8 @@
  * that dress is added (story.dress_rank), her training items (story.train:
  * the rest of her history was held out for validation and test), and the item tower's per-modality
  * weights (tower->weights: the ID part, then one per modality) for the
- * shopper's history, her current top 50 and every new item. With
+ * shopper's history, her current top 50, every new item and the items listed
+ * in the file IDS (one id per line: the script lists every model's top 10). With
  * --after-json it writes her top 10 after the dress is added, in the format
  * of `polyrec recommend --json` (the script's stand-in when the CLI has no
  * add-item).
@@ -291,8 +292,21 @@ done:
     return rc;
 }
 
+/* --weights-for PATH: one item id per line, marked in want (ids the model does not know are skipped). */
+static int want_listed(const ctx *c, const char *path, uint8_t *want, pr_error *err) {
+    char *t = NULL;
+    int rc = pr_read_file(path, &t, NULL, err);
+    if (rc) return rc;
+    for (char *line = strtok(t, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+        int32_t i = pr_idmap_get(c->r.items, line);
+        if (i >= 0) want[i] = 1;
+    }
+    free(t);
+    return 0;
+}
+
 static int run(int argc, char **argv, pr_error *err) {
-    static const char *const known[] = {"model", "shop", "out", "threads", "after-json", NULL};
+    static const char *const known[] = {"model", "shop", "out", "threads", "after-json", "weights-for", NULL};
     int rc = dm_args_check(argc, argv, known, NULL, err);
     if (rc) return rc;
     const char *model = dm_arg(argc, argv, "model", NULL), *shop = dm_arg(argc, argv, "shop", "demo-out/shop");
@@ -315,6 +329,8 @@ static int run(int argc, char **argv, pr_error *err) {
     fprintf(a.f, "model=%s\ntower=%d\nnew_items=%d\n", c.r.model, c.has_tower, c.n_new);
     if ((rc = evaluate_cold(&c, shop, pool, a.f, err)) || (rc = story(&c, a.f, after, want, err))) goto done;
     if ((rc = pr_atomic_commit(&a, err))) goto done;
+    const char *listed = dm_arg(argc, argv, "weights-for", NULL);
+    if (listed && (rc = want_listed(&c, listed, want, err))) goto done;
     snprintf(path, sizeof path, "%s/weights.tsv", out);
     rc = write_weights(&c, path, want, err);
 done:
@@ -334,6 +350,7 @@ done:
 int main(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: shopeval --model M.model --shop DIR --out RESULTS_DIR [--threads T] [--after-json PATH]\n"
+               "                [--weights-for IDS]\n"
                "Places the shop's new items with the model's item tower and measures cold Recall/NDCG\n"
                "(see demo/shopeval.c).\n");
         return 0;

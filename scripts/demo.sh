@@ -138,12 +138,18 @@ for m in $MODELS; do
 done
 
 # ---- 3. cold evaluation ------------------------------------------------------------------------
+# her top 10 under each model first: the modality weights are computed for all of them
+for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
+    "$P" recommend --model "$MOD/$m.model" --user "$SHOPPER" --k 10 --json >"$RES/$m/before.json" 2>/dev/null ||
+        rm -f "$RES/$m/before.json"
+done
+cat "$RES"/*/before.json 2>/dev/null | grep -o '"item": "[^"]*"' | cut -d'"' -f4 | sort -u >"$RES/story-items.txt"
 for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
     say "placing the $(kv new_items) new items with $m and ranking them (cold evaluation)"
     after=""
     [ "$HAS_ADD_ITEM" = 1 ] || after="$RES/$m/after.json"
     if ! "$BIN/shopeval" --model "$MOD/$m.model" --shop "$SHOP" --out "$RES/$m" ${THREADS:+--threads "$THREADS"} \
-        ${after:+--after-json "$after"} 2>"$RES/$m/shopeval.log"; then
+        ${after:+--after-json "$after"} --weights-for "$RES/story-items.txt" 2>"$RES/$m/shopeval.log"; then
         say "$m: $(cat "$RES/$m/shopeval.log")"
     fi
 done
@@ -152,7 +158,7 @@ done
 say "the story: $SHOPPER, her top 10 before and after the new dress $DRESS (\"$DRESS_TEXT\") arrives"
 [ "$HAS_ADD_ITEM" = 1 ] && echo "         \$ polyrec add-item --model $MOD/MODEL.after.model --id $DRESS --image $SHOP/images/$DRESS.png --text \"$DRESS_TEXT\""
 for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
-    "$P" recommend --model "$MOD/$m.model" --user "$SHOPPER" --k 10 --json >"$RES/$m/before.json" 2>/dev/null || continue
+    [ -f "$RES/$m/before.json" ] || continue
     if [ "$HAS_ADD_ITEM" = 1 ]; then
         cp "$MOD/$m.model" "$MOD/$m.after.model"
         if "$P" add-item --model "$MOD/$m.after.model" --id "$DRESS" --image "$SHOP/images/$DRESS.png" \
@@ -166,6 +172,24 @@ for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
         echo "this polyrec has no add-item command yet: build/demo/shopeval placed the dress in-process through the same pipeline and item tower" >"$RES/$m/add-item.txt"
     fi
 done
+
+# the fused models' part weights of trained items, ID included (`polyrec explain --item`), for
+# her history and her top 10; an item added after training has none (the report then shows
+# what its content alone gives)
+if "$P" explain --help >/dev/null 2>&1; then
+    for m in $(awk -F'\t' '$3 == "trained" { print $1 }' "$RES/models.txt"); do
+        ids=$({ awk -F'\t' -v u="$SHOPPER" '$1 == u { print $2 }' "$SHOP/warm.tsv"
+            cat "$RES/$m/before.json" "$RES/$m/after.json" 2>/dev/null | grep -o '"item": "[^"]*"' | cut -d'"' -f4; } | sort -u)
+        first=$(echo "$ids" | head -n 1)
+        "$P" explain --model "$MOD/$m.model" --item "$first" --json 2>/dev/null | grep -q '"weights": {' || continue
+        printf 'item\tjson\n' >"$RES/$m/explain.tsv"
+        for id in $ids; do
+            j=$("$P" explain --model "$MOD/$m.model" --item "$id" --json 2>/dev/null) || continue
+            case $j in *'"weights": {'*) printf '%s\t%s\n' "$id" "$j" >>"$RES/$m/explain.tsv" ;; esac
+        done
+        [ "$(wc -l <"$RES/$m/explain.tsv")" -gt 1 ] || rm -f "$RES/$m/explain.tsv"
+    done
+fi
 
 # ---- 5. comparison and report ------------------------------------------------------------------
 secs=$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')

@@ -26,12 +26,3 @@ void pr_rng_normal_fill(pr_rng *r, float *x, int64_t n, float std) {
         if (i + 1 < n) x[i + 1] = (float)(std * rad * sin(th));
     }
 }
-
-void pr_rng_shuffle_i32(pr_rng *r, int32_t *a, int64_t n) {
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = pr_rng_below(r, (uint32_t)(i + 1));
-        int32_t t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-    }
-}

@@ -55,7 +55,4 @@ float pr_rng_normal(pr_rng *r);
 /* x[0..n) = std * N(0, 1), using both values of each Box-Muller pair. */
 void pr_rng_normal_fill(pr_rng *r, float *x, int64_t n, float std);
 
-/* Fisher-Yates shuffle of n int32 values. */
-void pr_rng_shuffle_i32(pr_rng *r, int32_t *a, int64_t n);
-
 #endif

@@ -12,7 +12,9 @@
  *
  * Trained by the fused-tower engine of models/content.h. weights() returns
  * a(i) for a new item (the ID part 0); pr_fused_item_weights gives it for
- * trained items, ID included: which modality drives an item.
+ * trained items, ID included: which modality drives an item. parts() splits
+ * e_i exactly into its terms a_m(i) h_m, so p_u . a_m h_m is modality m's
+ * share of the score (models/parts.h).
  * Keys: att_k (width of the scoring layer, d), plus drop_id (0), drop_mod
  * (0.5) and wd (0.01): without weight decay on the projections and modality
  * dropout, the content parts overfit and drown the ID part (mls validation
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "models/content.h"
+#include "models/parts.h"
 
 static int attn_keys(pr_fusion *f, const pr_config *c, pr_error *err) {
     f->dout = f->d; /* e_i is a weighted mean of the parts */
@@ -54,6 +57,22 @@ static void attn_weights(const pr_fusion *f, const float *H, const uint8_t *mask
     memcpy(wts, pr_attn_weights(&f->attn, act, R), (size_t)R * f->M1 * sizeof *wts);
 }
 
+/* part m = a_m(i) h_m: the terms of e_i itself (exact) */
+static int attn_parts(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask, float *E,
+                      float *act, int R, float *P, pr_error *err) {
+    (void)err;
+    int M1 = f->M1, d = f->d;
+    pr_attn_forward(&f->attn, w, H, mask, E, act, R);
+    const float *a = pr_attn_weights(&f->attn, act, R);
+    for (int64_t r = 0; r < (int64_t)R * M1; r++) {
+        float *p = P + r * d;
+        const float *h = H + r * d;
+        if (mask && !mask[r]) memset(p, 0, (size_t)d * sizeof *p);
+        else for (int k = 0; k < d; k++) p[k] = a[r] * h[k];
+    }
+    return 0;
+}
+
 static const pr_fusion_ops attn_fusion = {
     .name = "attention",
     .fixed_out = 1,
@@ -66,6 +85,8 @@ static const pr_fusion_ops attn_fusion = {
     .forward = attn_forward,
     .backward = attn_backward,
     .weights = attn_weights,
+    .parts = attn_parts,
+    .part_flags = 0,
 };
 
 static int attn_init(pr_model **out, const pr_dataset *d, const pr_features *f, const pr_config *c,
@@ -84,6 +105,7 @@ const pr_tower_ops pr_attention_tower_ops = {
     .load = attn_tower_load,
     .encode = pr_fused_tower_encode,
     .weights = pr_fused_tower_weights,
+    .parts = pr_fused_tower_parts,
     .free = pr_fused_tower_free,
 };
 
@@ -98,6 +120,7 @@ const pr_model_ops pr_attention_ops = {
     .step = pr_fused_step,
     .dense_grad = pr_fused_dense_grad,
     .snapshot = pr_fused_snapshot,
+    .parts = pr_fused_parts,
     .tower_save = pr_fused_tower_save,
     .free = pr_fused_free,
 };

@@ -214,7 +214,7 @@ static void bprmf_dense_grad(pr_model *base, float *g) {
 
 static int bprmf_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     bprmf *m = (bprmf *)base;
-    pr_snapshot view = {base->data->n_users, base->data->n_items, m->d, m->U, m->V, m->b};
+    pr_snapshot view = {base->data->n_users, base->data->n_items, m->d, m->U, m->V, m->b, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "bprmf snapshot");
     return 0;
 }

@@ -24,12 +24,16 @@
  * on mls validation (docs/models-multimodal.md): a plain MLP fusion (residual=0)
  * overfits through the MLP and stays near Recall@20 0.24; the residual over
  * the parts with weight decay on the dense weights reaches 0.255. The weights op reports
- * each part's share as its norm |h_m| over the sum (a proxy: the MLP mixes). */
+ * each part's share as its norm |h_m| over the sum (a proxy: the MLP mixes).
+ * parts() splits e_i for explanations: each residual block exactly, the MLP
+ * term by Shapley values over the parts, MLP(0) as "base" (models/parts.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mat.h"
 #include "models/content.h"
+#include "models/parts.h"
 
 static const char *const act_names[] = {"leaky_relu", "relu", "tanh", "sigmoid", "gelu", "none", NULL};
 
@@ -98,6 +102,53 @@ static void concat_weights(const pr_fusion *f, const float *H, const uint8_t *ma
     }
 }
 
+/* e_i split by part: the residual block of part q is h_q itself (exact);
+ * the MLP term g(S) = MLP(H with the parts outside S zeroed) is split by
+ * Shapley values over the M1 parts, g(none) = MLP(0) going to "base"
+ * (models/parts.h). 2^M1 MLP passes over the R rows; a masked part is zero
+ * in every coalition, so it gets exactly 0. */
+static int concat_parts(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask, float *E,
+                        float *act, int R, float *P, pr_error *err) {
+    (void)mask;
+    (void)E;
+    int M1 = f->M1, d = f->d, dout = f->dout, np = M1 + 1, ns = 1 << M1, rc = 0;
+    if (M1 > PR_SHAPLEY_MAX)
+        return pr_err(err, PR_E_RANGE, "concat: %d parts; a Shapley split takes at most %d", M1, PR_SHAPLEY_MAX);
+    int64_t in = (int64_t)M1 * d;
+    float *Hs = pr_malloc((size_t)(R * in), sizeof *Hs);
+    float *F = pr_malloc((size_t)R * ns * dout, sizeof *F), *phi = pr_malloc((size_t)M1 * dout, sizeof *phi);
+    if (!Hs || !F || !phi) {
+        rc = pr_err(err, PR_E_NOMEM, "concat: parts of %d items", R);
+        goto done;
+    }
+    for (int s = 0; s < ns; s++) {
+        /* F[:, s] (R, dout) = MLP(H with the parts outside s zeroed) */
+        for (int64_t r = 0; r < R; r++)
+            for (int q = 0; q < M1; q++) {
+                float *dst = Hs + r * in + (int64_t)q * d;
+                if (s >> q & 1) memcpy(dst, H + r * in + (int64_t)q * d, (size_t)d * sizeof *dst);
+                else memset(dst, 0, (size_t)d * sizeof *dst);
+            }
+        const float *y = pr_mlp_forward(&f->mlp, w, Hs, act, R, 0, NULL);
+        for (int64_t r = 0; r < R; r++)
+            memcpy(F + (r * ns + s) * dout, y + r * dout, (size_t)dout * sizeof *F);
+    }
+    for (int64_t r = 0; r < R; r++) {
+        const float *Fr = F + r * ns * dout;
+        float *Pr = P + r * np * dout;
+        pr_shapley(M1, Fr, dout, phi);
+        memcpy(Pr, phi, (size_t)M1 * dout * sizeof *Pr);
+        for (int q = 0; q < M1 && f->arch.residual; q++) /* block q of e_i += h_q */
+            pr_axpy(1.0f, H + r * in + (int64_t)q * d, Pr + (int64_t)q * dout + (int64_t)q * d, d);
+        memcpy(Pr + (int64_t)M1 * dout, Fr, (size_t)dout * sizeof *Pr); /* base: MLP(0) */
+    }
+done:
+    free(Hs);
+    free(F);
+    free(phi);
+    return rc;
+}
+
 static const pr_fusion_ops concat_fusion = {
     .name = "concat",
     .wd = 0.03f, /* mls validation Recall@20: 0.2318 without, 0.2551 with (residual=1) */
@@ -109,6 +160,8 @@ static const pr_fusion_ops concat_fusion = {
     .forward = concat_forward,
     .backward = concat_backward,
     .weights = concat_weights,
+    .parts = concat_parts,
+    .part_flags = PR_PARTS_BASE | PR_PARTS_SHAPLEY,
 };
 
 static int concat_init(pr_model **out, const pr_dataset *d, const pr_features *f, const pr_config *c,
@@ -127,6 +180,7 @@ const pr_tower_ops pr_concat_tower_ops = {
     .load = concat_tower_load,
     .encode = pr_fused_tower_encode,
     .weights = pr_fused_tower_weights,
+    .parts = pr_fused_tower_parts,
     .free = pr_fused_tower_free,
 };
 
@@ -141,6 +195,7 @@ const pr_model_ops pr_concat_ops = {
     .step = pr_fused_step,
     .dense_grad = pr_fused_dense_grad,
     .snapshot = pr_fused_snapshot,
+    .parts = pr_fused_parts,
     .tower_save = pr_fused_tower_save,
     .free = pr_fused_free,
 };

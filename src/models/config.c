@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "models/model.h"
+#include "models/parts.h"
 
 void pr_config_defaults(pr_config *c) {
     memset(c, 0, sizeof *c);
@@ -129,6 +130,7 @@ int pr_snapshot_alloc(pr_snapshot *s, int32_t n_users, int32_t n_items, int d, i
 }
 
 void pr_snapshot_free(pr_snapshot *s) {
+    pr_parts_free(s->parts);
     pr_free_aligned(s->U);
     pr_free_aligned(s->V);
     pr_free_aligned(s->b);
@@ -141,5 +143,9 @@ int pr_snapshot_copy(pr_snapshot *dst, const pr_snapshot *src) {
     memcpy(dst->U, src->U, (size_t)src->n_users * src->d * sizeof *dst->U);
     memcpy(dst->V, src->V, (size_t)src->n_items * src->d * sizeof *dst->V);
     if (src->b) memcpy(dst->b, src->b, (size_t)src->n_items * sizeof *dst->b);
+    if (src->parts && !(dst->parts = pr_parts_copy(src->parts))) {
+        pr_snapshot_free(dst);
+        return PR_E_NOMEM;
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/mat.h"
+#include "models/parts.h"
 
 /* ---- the feature view ---------------------------------------------------- */
 
@@ -658,6 +659,31 @@ int pr_fused_item_weights(pr_model *base, const int32_t *items, int n, float *wt
     return rc;
 }
 
+int pr_fused_parts(pr_model *base, pr_snapshot *s, pr_error *err) {
+    fused *m = (fused *)base;
+    const pr_fusion_ops *fo = m->fu.ops;
+    int32_t ni = base->data->n_items;
+    if (!fo->parts || s->n_items != ni || s->d != m->dout ||
+        ((fo->part_flags & PR_PARTS_SHAPLEY) && m->M1 > PR_SHAPLEY_MAX))
+        return 0;
+    pr_parts *p = pr_parts_new(ni, m->dout, m->c.n_mod, (const char(*)[32])m->c.name, 0, fo->part_flags | PR_PARTS_ID);
+    if (!p) return pr_err(err, PR_E_NOMEM, "%s: parts of %d items", fo->name, ni);
+    int chunk = PR_MIN(m->R, 256), rc = 0;
+    for (int b0 = 0; b0 < ni && rc == 0; b0 += chunk) {
+        int cnt = PR_MIN(chunk, ni - b0);
+        for (int r = 0; r < cnt; r++) m->ids[r] = b0 + r;
+        build_parts(m, m->ids, cnt, 0, 1);
+        rc = fo->parts(&m->fu, m->P.w, m->H, m->mask, m->E, m->act, cnt, pr_parts_row(p, b0), err);
+    }
+    if (rc) {
+        pr_parts_free(p);
+        return rc;
+    }
+    pr_parts_free(s->parts);
+    s->parts = p;
+    return 0;
+}
+
 int pr_fused_item_vectors(pr_model *base, const int32_t *items, int n, int with_id, float *V,
                           pr_error *err) {
     int rc = check_items(base, items, n, err);
@@ -756,6 +782,7 @@ int pr_fused_tower_load(pr_tower **out, pr_cur *c, const pr_tower_ops *tops,
                             t->oW, err)) ||
         (rc = pr_params_alloc(&t->P, err)) || (rc = pr_params_load(&t->P, c, err)))
         goto fail;
+    t->base.part_flags = fops->parts ? fops->part_flags | PR_PARTS_ID : 0;
     *out = &t->base;
     return 0;
 fail:
@@ -768,8 +795,9 @@ fail:
     return rc;
 }
 
-/* One item through the tower: H (M1, d), mask (M1), E (d) in scratch. */
-static int tower_run(const fused_tower *t, const float *const *x, float *scratch_E, float *wts,
+/* One item through the tower: E (dout) its vector, and when asked its part
+ * weights wts (M1) and its parts P (n_parts, dout). */
+static int tower_run(const fused_tower *t, const float *const *x, float *E, float *wts, float *P,
                      pr_error *err) {
     int rc = pr_tower_check_input(&t->base, x, err);
     if (rc) return rc;
@@ -789,26 +817,39 @@ static int tower_run(const fused_tower *t, const float *const *x, float *scratch
         pr_gemv(PR_NOTRANS, d, t->base.dims[m], 1.0f, t->P.w + t->oW[m], t->base.dims[m], x[m], 0.0f,
                 H + (int64_t)(1 + m) * d);
     }
-    t->fu.ops->forward(&t->fu, t->P.w, H, mask, scratch_E, act, 1, 0, NULL);
+    t->fu.ops->forward(&t->fu, t->P.w, H, mask, E, act, 1, 0, NULL);
     if (wts) t->fu.ops->weights(&t->fu, H, mask, act, 1, wts);
+    if (P) rc = t->fu.ops->parts(&t->fu, t->P.w, H, mask, E, act, 1, P, err);
     free(H);
     pr_free_aligned(act);
-    return 0;
+    return rc;
 }
 
 int pr_fused_tower_encode(const pr_tower *base, const float *const *x, float *v, float *bias,
                           pr_error *err) {
     *bias = 0;
-    return tower_run((const fused_tower *)base, x, v, NULL, err);
+    return tower_run((const fused_tower *)base, x, v, NULL, NULL, err);
 }
 
-int pr_fused_tower_weights(const pr_tower *base, const float *const *x, float *w, pr_error *err) {
+/* weights or parts: the tower's forward into a scratch E */
+static int tower_extra(const pr_tower *base, const float *const *x, float *w, float *P, pr_error *err) {
     const fused_tower *t = (const fused_tower *)base;
     float *E = pr_malloc((size_t)t->base.d, sizeof *E);
     if (!E) return pr_err(err, PR_E_NOMEM, "%s tower", base->ops->name);
-    int rc = tower_run(t, x, E, w, err);
+    int rc = tower_run(t, x, E, w, P, err);
     free(E);
     return rc;
+}
+
+int pr_fused_tower_weights(const pr_tower *base, const float *const *x, float *w, pr_error *err) {
+    return tower_extra(base, x, w, NULL, err);
+}
+
+int pr_fused_tower_parts(const pr_tower *base, const float *const *x, float *P, float *pb, pr_error *err) {
+    const fused_tower *t = (const fused_tower *)base;
+    if (!t->fu.ops->parts) return pr_err(err, PR_E_STATE, "%s tower: no split by part", base->ops->name);
+    for (int q = 0; q < pr_tower_n_parts(base); q++) pb[q] = 0.0f;
+    return tower_extra(base, x, NULL, P, err);
 }
 
 /* ==== cold start ================================================================ */

@@ -199,6 +199,13 @@ typedef struct pr_fusion_ops {
     /* Share of each part in e_i after a forward: wts (R, M1), rows sum to 1 (0 if empty). */
     void (*weights)(const pr_fusion *f, const float *H, const uint8_t *mask, const float *act,
                     int R, float *wts);
+    /* e_i split by part (models/parts.h): P (R, n_parts, dout), n_parts = M1,
+     * + 1 ("base") with PR_PARTS_BASE in part_flags; the parts of a row sum
+     * to what forward gives for it. E (R, dout) and act (R rows) are scratch.
+     * NULL: no split. */
+    int (*parts)(const pr_fusion *f, const float *w, const float *H, const uint8_t *mask, float *E,
+                 float *act, int R, float *P, pr_error *err);
+    int part_flags; /* PR_PARTS_BASE, PR_PARTS_SHAPLEY (models/parts.h) */
 } pr_fusion_ops;
 
 /* Architecture keys, saved with the tower (only some apply to each fusion). */
@@ -227,6 +234,11 @@ void pr_fused_backward(pr_model *m, const pr_batch *b);
 void pr_fused_step(pr_model *m, const pr_batch *b);
 void pr_fused_dense_grad(pr_model *m, float *g);
 int pr_fused_snapshot(pr_model *m, pr_snapshot *out, pr_error *err);
+/* s->parts for the snapshot of the current state (models/parts.h): the
+ * fusion's parts() over the catalogue, in blocks of at most 256 items
+ * (concat: 2^M1 MLP passes each). Leaves s->parts NULL when the fusion
+ * cannot split (no parts(), or more parts than PR_SHAPLEY_MAX). */
+int pr_fused_parts(pr_model *m, pr_snapshot *s, pr_error *err);
 int pr_fused_tower_save(const pr_model *m, pr_buf *b);
 void pr_fused_free(pr_model *m);
 /* Part weights wts (n, M1) of trained items (ID included): which modality
@@ -251,6 +263,7 @@ int pr_fused_tower_load(pr_tower **out, pr_cur *c, const pr_tower_ops *tops,
 int pr_fused_tower_encode(const pr_tower *t, const float *const *x, float *v, float *bias,
                           pr_error *err);
 int pr_fused_tower_weights(const pr_tower *t, const float *const *x, float *w, pr_error *err);
+int pr_fused_tower_parts(const pr_tower *t, const float *const *x, float *P, float *pb, pr_error *err);
 void pr_fused_tower_free(pr_tower *t);
 
 #endif

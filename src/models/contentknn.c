@@ -11,13 +11,15 @@
  * is placed exactly as a training item. Mean-centring matters: raw text or
  * image vectors share a large common direction that makes every item look
  * alike. Cost: O(nnz(train) D) to fit; the snapshot is (n_users + n_items) D
- * floats, so keep D moderate (e.g. --preproc text=pca=128). */
+ * floats, so keep D moderate (e.g. --preproc text=pca=128). Split by part
+ * (models/parts.h): modality m's part is c_i's block m, exactly; no ID part. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/model.h"
+#include "models/parts.h"
 
 typedef struct {
     pr_model base;
@@ -129,8 +131,38 @@ static int cknn_fit(pr_model *base, pr_error *err) {
 
 static int cknn_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     cknn *m = (cknn *)base;
-    pr_snapshot view = {base->data->n_users, base->data->n_items, m->D, m->U, m->V, NULL};
+    pr_snapshot view = {base->data->n_users, base->data->n_items, m->D, m->U, m->V, NULL, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "contentknn snapshot");
+    return 0;
+}
+
+/* P (1 + M, D): c's block m as part 1 + m (part 0, the ID, is zero: the
+ * model has none). Exact: V is the blocks side by side. */
+static void split_blocks(int n_mod, const int *dims, const float *c, float *P) {
+    int D = 0, off = 0;
+    for (int m = 0; m < n_mod; m++) D += dims[m];
+    memset(P, 0, (size_t)(1 + n_mod) * D * sizeof *P);
+    for (int m = 0; m < n_mod; m++) {
+        memcpy(P + (int64_t)(1 + m) * D + off, c + off, (size_t)dims[m] * sizeof *P);
+        off += dims[m];
+    }
+}
+
+static int cknn_parts(pr_model *base, pr_snapshot *s, pr_error *err) {
+    cknn *m = (cknn *)base;
+    const pr_features *f = base->feat;
+    int dims[PR_MAX_MODALITIES];
+    char names[PR_MAX_MODALITIES][32];
+    if (s->n_items != base->data->n_items || s->d != m->D) return 0;
+    for (int mo = 0; mo < f->n_mod; mo++) {
+        dims[mo] = f->mod[mo].dim;
+        snprintf(names[mo], sizeof names[mo], "%s", f->mod[mo].name);
+    }
+    pr_parts *p = pr_parts_new(s->n_items, m->D, f->n_mod, (const char(*)[32])names, 0, 0);
+    if (!p) return pr_err(err, PR_E_NOMEM, "contentknn: parts");
+    for (int32_t i = 0; i < s->n_items; i++) split_blocks(f->n_mod, dims, s->V + (int64_t)i * m->D, pr_parts_row(p, i));
+    pr_parts_free(s->parts);
+    s->parts = p;
     return 0;
 }
 
@@ -188,10 +220,21 @@ static int tower_encode(const pr_tower *base, const float *const *x, float *v, f
     return 0;
 }
 
+static int tower_parts(const pr_tower *base, const float *const *x, float *P, float *pb, pr_error *err) {
+    float *c = pr_malloc((size_t)base->d, sizeof *c);
+    if (!c) return pr_err(err, PR_E_NOMEM, "contentknn tower");
+    embed(base->n_mod, base->dims, ((const cknn_tower *)base)->mean, x, c);
+    split_blocks(base->n_mod, base->dims, c, P);
+    for (int q = 0; q <= base->n_mod; q++) pb[q] = 0.0f;
+    free(c);
+    return 0;
+}
+
 const pr_tower_ops pr_contentknn_tower_ops = {
     .name = "contentknn",
     .load = tower_load,
     .encode = tower_encode,
+    .parts = tower_parts,
     .free = tower_free,
 };
 
@@ -202,6 +245,7 @@ const pr_model_ops pr_contentknn_ops = {
     .init = cknn_init,
     .fit = cknn_fit,
     .snapshot = cknn_snapshot,
+    .parts = cknn_parts,
     .tower_save = cknn_tower_save,
     .free = cknn_free,
 };

@@ -526,7 +526,7 @@ static void freedom_dense_grad(pr_model *base, float *g) {
 static int freedom_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     freedom *m = (freedom *)base;
     propagate(m, m->A_full);
-    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL};
+    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "freedom snapshot");
     return 0;
 }

@@ -559,7 +559,7 @@ static int lattice_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     int rc = build_graph(m, err); /* as MMRec's full_sort_predict: from the current parameters */
     if (rc) return rc;
     propagate(m);
-    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL};
+    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "lattice snapshot");
     return 0;
 }

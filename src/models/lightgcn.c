@@ -238,7 +238,7 @@ static void lightgcn_dense_grad(pr_model *base, float *g) {
 static int lightgcn_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     lightgcn *m = (lightgcn *)base;
     pr_spmm_layer_mean(base->pool, m->A, m->L, m->E0, m->d, m->tmp, m->E);
-    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL};
+    pr_snapshot view = {m->nu, m->ni, m->d, m->E, m->E + (int64_t)m->nu * m->d, NULL, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "lightgcn snapshot");
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "models/parts.h"
 #include "nn/mlp.h"
 #include "nn/optim.h"
 
@@ -267,6 +268,7 @@ static mapper_tower *mapper_alloc(int kind, int n_mod, const int *dims, char nam
         snprintf(t->base.names[m], sizeof t->base.names[m], "%s", names[m]);
     }
     t->kind = kind;
+    t->base.part_flags = PR_PARTS_ID | PR_PARTS_BASE | (kind == PR_MAPPER_MLP ? PR_PARTS_SHAPLEY : 0);
     t->has_bias = has_bias;
     t->dout = d + (has_bias != 0);
     t->scale = 1.0f;
@@ -358,6 +360,64 @@ static int mapper_weights(const pr_tower *base, const float *const *x, float *w,
     return 0;
 }
 
+/* encode's result split by part (models/parts.h). The centred input is a
+ * sum of modality blocks, xc = sum_m xc_m (a missing block is 0). Ridge:
+ * y = sum_m xc_m W_m + ymean, so part m = xc_m W_m and "base" = ymean,
+ * exactly. MLP: g(S) = MLP(xc with the blocks outside S zeroed) y_scale +
+ * ymean is split by Shapley values over the modalities (2^M passes), g(none)
+ * the base. Vector parts are scaled by `scale` as v is; the ID part is 0. */
+static int mapper_parts(const pr_tower *base, const float *const *x, float *P, float *pb, pr_error *err) {
+    const mapper_tower *t = (const mapper_tower *)base;
+    int M = base->n_mod, d = base->d, dout = t->dout, np = M + 2, D = t->D, rc = 0;
+    int ns = t->kind == PR_MAPPER_MLP ? 1 << PR_MIN(M, PR_SHAPLEY_MAX) : 1;
+    if (t->kind == PR_MAPPER_MLP && M > PR_SHAPLEY_MAX)
+        return pr_err(err, PR_E_RANGE, "mapper: %d modalities; a Shapley split takes at most %d", M, PR_SHAPLEY_MAX);
+    int64_t na = t->kind == PR_MAPPER_MLP ? pr_mlp_act_size(&t->mlp, ns) : 0;
+    float *xc = pr_malloc((size_t)D * (ns + 1), sizeof *xc), *F = pr_malloc((size_t)(ns + M) * dout, sizeof *F);
+    float *act = na ? pr_malloc((size_t)na, sizeof *act) : NULL;
+    if (!xc || !F || (na && !act)) {
+        rc = pr_err(err, PR_E_NOMEM, "mapper parts");
+        goto done;
+    }
+    float *phi = F + (int64_t)ns * dout;  /* (M, dout) the parts before scaling */
+    float *full = xc + (int64_t)ns * D;   /* (D) the centred input */
+    centre_input(t, x, full);
+    if (t->kind == PR_MAPPER_RIDGE) {
+        int off = 0;
+        for (int m = 0; m < M; m++) { /* phi_m (dout) = xc_m (D_m) . W[rows of m] (D_m, dout) */
+            for (int j = 0; j < dout; j++) {
+                double s = 0;
+                for (int k = 0; k < base->dims[m]; k++) s += (double)full[off + k] * t->W[(int64_t)(off + k) * dout + j];
+                phi[(int64_t)m * dout + j] = (float)s;
+            }
+            off += base->dims[m];
+        }
+        memcpy(F, t->ymean, (size_t)dout * sizeof *F);
+    } else {
+        for (int s = 0; s < ns; s++) { /* row s (D): the blocks of the modalities in s */
+            float *row = xc + (int64_t)s * D;
+            for (int m = 0, off = 0; m < M; off += base->dims[m++]) {
+                if (s >> m & 1) memcpy(row + off, full + off, (size_t)base->dims[m] * sizeof *row);
+                else memset(row + off, 0, (size_t)base->dims[m] * sizeof *row);
+            }
+        }
+        mapper_predict(t, xc, ns, act, F); /* F (ns, dout) = g of every coalition */
+        pr_shapley(M, F, dout, phi);
+    }
+    for (int q = 0; q < np; q++) { /* 0 the ID (none), 1 + m modality m, M + 1 the base */
+        const float *y = q == 0 ? NULL : q <= M ? phi + (int64_t)(q - 1) * dout : F;
+        for (int k = 0; k < d; k++) P[(int64_t)q * d + k] = y ? t->scale * y[k] : 0.0f;
+        pb[q] = y && t->has_bias ? y[d] : 0.0f;
+    }
+    for (int k = 0; k < np * d && rc == 0; k++)
+        if (!isfinite(P[k])) rc = pr_err(err, PR_E_NUMERIC, "mapper: non-finite part");
+done:
+    free(xc);
+    free(F);
+    free(act);
+    return rc;
+}
+
 int pr_mapper_save(const pr_tower *base, pr_buf *b) {
     const mapper_tower *t = (const mapper_tower *)base;
     pr_buf_put_str(b, "mapper");
@@ -447,6 +507,7 @@ const pr_tower_ops pr_mapper_tower_ops = {
     .load = mapper_load,
     .encode = mapper_encode,
     .weights = mapper_weights,
+    .parts = mapper_parts,
     .free = mapper_free,
 };
 
@@ -658,6 +719,11 @@ int pr_tower_place(const pr_tower *t, const pr_features *f, const uint8_t *which
         if (s->b) s->b[i] = bias;
     }
     if (n_placed) *n_placed = placed;
+    if (!s->parts) return 0;
+    if (t->ops->parts && pr_tower_n_parts(t) == s->parts->n_parts) /* the placed rows' parts too */
+        return pr_tower_parts_rows(t, f, which, s->parts, err);
+    pr_parts_free(s->parts); /* a tower without a matching split: the parts would not sum to V */
+    s->parts = NULL;
     return 0;
 }
 
@@ -785,6 +851,26 @@ done:
     return rc;
 }
 
+/* Own mode: the inner model's split, with the cold items' rows through the
+ * current tower, as own_snapshot placed their V rows (the state is the one
+ * that gave s: the loop calls this right after the snapshot). */
+static int mapped_parts(pr_model *base, pr_snapshot *s, pr_error *err) {
+    mapped *w = (mapped *)base;
+    int rc = w->inner->ops->parts(w->inner, s, err);
+    if (rc || !s->parts) return rc;
+    pr_tower *t = NULL;
+    if ((rc = pr_tower_from_model(w->inner, &t, err)) == 0) {
+        if (t->ops->parts && pr_tower_n_parts(t) == s->parts->n_parts) {
+            rc = pr_tower_parts_rows(t, w->inner->feat, w->cold, s->parts, err);
+        } else {
+            pr_parts_free(s->parts);
+            s->parts = NULL;
+        }
+    }
+    if (t) t->ops->free(t);
+    return rc;
+}
+
 static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **out, pr_error *err);
 
 int pr_tower_model_best(const pr_model *m, const pr_snapshot *best, pr_buf *section, pr_error *err) {
@@ -834,6 +920,7 @@ static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **ou
     w->ops.fit = inner->ops->fit ? mapped_fit : NULL;
     w->ops.dense_grad = inner->ops->dense_grad ? mapped_dense_grad : NULL;
     w->ops.snapshot = mapped_snapshot;
+    w->ops.parts = own && inner->ops->parts ? mapped_parts : NULL; /* mapper mode: fit splits after placing */
     w->ops.tower_save = own ? mapped_tower_save : NULL; /* else the caller saves the final mapper */
     w->ops.free = mapped_free;
     w->base.ops = &w->ops;

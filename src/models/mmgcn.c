@@ -350,7 +350,7 @@ static void mmgcn_step(pr_model *base, const pr_batch *bt) {
 static int mmgcn_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     mmgcn *m = (mmgcn *)base;
     full_forward(m);
-    pr_snapshot view = {m->nu, m->ni, m->d, m->rep, m->rep + (int64_t)m->nu * m->d, NULL};
+    pr_snapshot view = {m->nu, m->ni, m->d, m->rep, m->rep + (int64_t)m->nu * m->d, NULL, NULL};
     if (pr_snapshot_copy(out, &view)) return pr_err(err, PR_E_NOMEM, "mmgcn snapshot");
     return 0;
 }

@@ -64,17 +64,23 @@ typedef struct pr_batch {
     int epoch;
 } pr_batch;
 
+struct pr_parts;
+
 typedef struct pr_snapshot {
     int32_t n_users, n_items;
     int d;
     float *U; /* (n_users, d) owned */
     float *V; /* (n_items, d) owned */
     float *b; /* (n_items) owned, or NULL */
+    /* owned, or NULL: V and b split by part (ID, each modality, ...) so that
+     * every score splits exactly (models/parts.h). Whoever changes a row of
+     * V or b must change its parts too, or drop them. */
+    struct pr_parts *parts;
 } pr_snapshot;
 
 int pr_snapshot_alloc(pr_snapshot *s, int32_t n_users, int32_t n_items, int d, int with_bias);
-void pr_snapshot_free(pr_snapshot *s);
-int pr_snapshot_copy(pr_snapshot *dst, const pr_snapshot *src);
+void pr_snapshot_free(pr_snapshot *s);     /* frees the parts too */
+int pr_snapshot_copy(pr_snapshot *dst, const pr_snapshot *src); /* parts included */
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -99,6 +105,12 @@ typedef struct pr_model_ops {
     int (*fit)(pr_model *m, pr_error *err);
     /* Final user and item vectors (a fresh copy owned by out). */
     int (*snapshot)(pr_model *m, pr_snapshot *out, pr_error *err);
+    /* Split s's V and b by part (models/parts.h): sets s->parts. s must be
+     * the snapshot the model's current state gave (the training loop calls
+     * it right after a snapshot becomes the best, before training goes on).
+     * May leave s->parts NULL when the model cannot split (returns 0). NULL:
+     * no split. */
+    int (*parts)(pr_model *m, pr_snapshot *s, pr_error *err);
     /* Non-dot-product models: scores (n, n_items) for users[0..n); NULL otherwise. */
     int (*score)(const pr_model *m, const int32_t *users, int n, float *out);
     /* Write the dense gradient of the last backward into g (n_params), for
@@ -127,6 +139,11 @@ typedef struct pr_tower_ops {
     /* Per-modality share of the item vector (for explanations): w (n_mod + 1),
      * w[0] the ID part; NULL when not meaningful. */
     int (*weights)(const pr_tower *t, const float *const *x, float *w, pr_error *err);
+    /* encode's v and bias split by part (models/parts.h): P (n_parts, d) and
+     * pb (n_parts), n_parts = pr_tower_n_parts(t), part 0 (the ID) zero,
+     * 1 + m modality m, then "base" when part_flags has PR_PARTS_BASE; the
+     * sums equal encode's output to float rounding. NULL: no split. */
+    int (*parts)(const pr_tower *t, const float *const *x, float *P, float *pb, pr_error *err);
     void (*free)(pr_tower *t);
 } pr_tower_ops;
 
@@ -135,6 +152,7 @@ struct pr_tower {
     int d, n_mod;
     int dims[PR_MAX_MODALITIES];
     char names[PR_MAX_MODALITIES][32];
+    int part_flags; /* PR_PARTS_* of what parts() gives (models/parts.h), set by load */
 };
 
 const pr_tower_ops *pr_tower_find(const char *name);

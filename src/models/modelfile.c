@@ -13,11 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/mat.h"
 #include "core/topk.h"
 #include "models/foldin.h"
 #include "models/content.h"
 #include "models/itemknn.h"
+#include "models/parts.h"
 
 int pr_csr_save(const pr_csr *m, pr_buf *b) {
     pr_buf_put_u32(b, (uint32_t)m->n_rows);
@@ -73,6 +75,26 @@ int pr_modelfile_save_tower(const char *path, const pr_model *m, const pr_snapsh
                             const pr_pipeline *pipe, const char *meta, const pr_buf *tower,
                             pr_error *err) {
     return pr_modelfile_save_ex(path, m, snap, pipe, meta, tower, NULL, err);
+}
+
+/* The "parts" section of snap, when its parts fit its V and b; parts that
+ * do not (a bug upstream) are left out with a warning rather than failing
+ * the whole save: the file then says the split is unavailable. */
+static int add_parts(pr_secwriter *w, const pr_snapshot *snap, pr_error *err) {
+    const pr_parts *p = snap->parts;
+    double e = p->n_items == snap->n_items && p->d == snap->d && (p->pb != NULL) == (snap->b != NULL)
+                   ? pr_parts_error(p, snap->V, snap->b)
+                   : INFINITY;
+    if (!(e <= 1e-3)) {
+        pr_log("warning: the item parts do not sum to the item vectors (relative error %g); the model file gets no split by part", e);
+        return 0;
+    }
+    pr_buf b;
+    pr_buf_init(&b);
+    int rc = pr_parts_save(p, &b);
+    if (rc == 0) rc = add_buf(w, "parts", &b);
+    else pr_buf_free(&b);
+    return rc ? pr_err(err, PR_E_NOMEM, "building the 'parts' section") : 0;
 }
 
 int pr_modelfile_save_ex(const char *path, const pr_model *m, const pr_snapshot *snap,
@@ -137,6 +159,7 @@ int pr_modelfile_save_ex(const char *path, const pr_model *m, const pr_snapshot 
         if ((rc = add_buf(&w, "tower", &b))) goto oom;
     }
     if (parts && (parts->oom || pr_secwriter_add(&w, "partw", parts->data, parts->len, 1))) goto oom;
+    if (snap && snap->parts && (rc = add_parts(&w, snap, err))) goto done;
     rc = pr_secwriter_write(&w, path, err);
     goto done;
 oom:
@@ -185,6 +208,29 @@ int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *e
             return pr_err(err, PR_E_FORMAT, "%s: section 'partw': weight %lld is not in [0, 1]", r->file.path, (long long)k);
         }
     return 0;
+}
+
+int pr_recsys_parts(const pr_recsys *r, pr_parts_view *out, pr_error *err) {
+    const void *p;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    if (!r->V) return pr_err(err, PR_E_NOTFOUND, "%s: the model (%s) has no item vectors to split", r->file.path, r->model);
+    if (pr_secfile_get(&r->file, "parts", &p, &n))
+        return pr_err(err, PR_E_NOTFOUND, "%s: no 'parts' section (the model %s gives no split by part, or the file predates it)",
+                      r->file.path, r->model);
+    char what[600];
+    snprintf(what, sizeof what, "%s: section 'parts'", r->file.path);
+    return pr_parts_view_parse(out, p, n, r->n_items, r->d, r->b != NULL, what, err);
+}
+
+int pr_recsys_split(const pr_recsys *r, const pr_parts_view *v, const float *u, int32_t i, double *c) {
+    float pb[PR_MAX_PARTS], *P;
+    if (i < 0 || i >= r->n_items || i >= v->n_items) return PR_E_NOTFOUND;
+    if (!(P = pr_malloc((size_t)v->n_parts * v->d, sizeof *P))) return PR_E_NOMEM;
+    int rc = pr_parts_view_item(v, i, r->V + (int64_t)i * r->d, r->b ? r->b[i] : 0.0f, P, pb);
+    if (rc == 0) pr_parts_split(v->n_parts, v->d, P, v->has_bias ? pb : NULL, u, c);
+    free(P);
+    return rc;
 }
 
 void pr_part_weights_free(pr_part_weights *p) {
@@ -362,12 +408,36 @@ void pr_recsys_foldin_opts(const pr_recsys *r, pr_foldin_opts *o, float *prior) 
     }
 }
 
+int pr_recsys_history_user(const pr_recsys *r, const int32_t *hist, int n, const pr_foldin_opts *o,
+                           float *u, pr_error *err) {
+    if (r->knn || !r->V) return pr_err(err, PR_E_STATE, "%s: model '%s' has no item vectors to fold a user into", r->file.path, r->model);
+    if (n < 1) return pr_err(err, PR_E_ARG, "history is empty");
+    for (int q = 0; q < n; q++)
+        if (hist[q] < 0 || hist[q] >= r->n_items) return pr_err(err, PR_E_ARG, "history item %d out of range", hist[q]);
+    float *prior = pr_malloc((size_t)r->d, sizeof *prior), *G = NULL;
+    int rc = 0;
+    pr_foldin_opts fo;
+    if (!prior) return pr_err(err, PR_E_NOMEM, "recommend");
+    if (o) fo = *o;
+    else pr_recsys_foldin_opts(r, &fo, prior);
+    if (fo.alpha > 0 && !fo.gram) {
+        if (!(G = pr_malloc((size_t)r->d * r->d, sizeof *G))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        pr_foldin_gram(r->V, r->n_items, r->d, G);
+        fo.gram = G;
+    }
+    rc = pr_foldin(r->V, r->n_items, r->d, hist, n, &fo, u, err);
+done:
+    free(prior);
+    free(G);
+    return rc;
+}
+
 int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, int k,
                                 const pr_foldin_opts *o, int32_t *idx, float *val, pr_error *err) {
     if (n < 1) return pr_err(err, PR_E_ARG, "history is empty");
     for (int q = 0; q < n; q++)
         if (hist[q] < 0 || hist[q] >= r->n_items) return pr_err(err, PR_E_ARG, "history item %d out of range", hist[q]);
-    float *row = pr_malloc((size_t)r->n_items, sizeof *row), *u = NULL, *G = NULL;
+    float *row = pr_malloc((size_t)r->n_items, sizeof *row), *u = NULL;
     pr_csr *h = NULL;
     int rc = 0;
     if (!row) return pr_err(err, PR_E_NOMEM, "recommend");
@@ -380,16 +450,8 @@ int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, 
         int32_t u0 = 0;
         if ((rc = pr_itemknn_score(r->knn, h, &u0, 1, row))) { rc = pr_err(err, rc, "recommend: scoring"); goto done; }
     } else {
-        pr_foldin_opts fo;
-        if (!(u = pr_malloc((size_t)r->d * 2, sizeof *u))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
-        if (o) fo = *o;
-        else pr_recsys_foldin_opts(r, &fo, u + r->d);
-        if (fo.alpha > 0 && !fo.gram) {
-            if (!(G = pr_malloc((size_t)r->d * r->d, sizeof *G))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
-            pr_foldin_gram(r->V, r->n_items, r->d, G);
-            fo.gram = G;
-        }
-        if ((rc = pr_foldin(r->V, r->n_items, r->d, hist, n, &fo, u, err))) goto done;
+        if (!(u = pr_malloc((size_t)r->d, sizeof *u))) { rc = pr_err(err, PR_E_NOMEM, "recommend"); goto done; }
+        if ((rc = pr_recsys_history_user(r, hist, n, o, u, err))) goto done;
         if (r->b) memcpy(row, r->b, (size_t)r->n_items * sizeof *row);
         /* row (n_items) = V (n_items, d) . u (d) (+ b) */
         pr_gemv(PR_NOTRANS, r->n_items, r->d, 1.0f, r->V, r->d, u, r->b ? 1.0f : 0.0f, row);
@@ -400,7 +462,6 @@ int pr_recsys_recommend_history(const pr_recsys *r, const int32_t *hist, int n, 
 done:
     free(row);
     free(u);
-    free(G);
     pr_csr_free(h);
     return rc;
 }
@@ -485,6 +546,7 @@ fail:
 
 typedef struct {
     pr_buf items, added;
+    pr_buf parts, partw; /* rebuilt sections; empty: copied as they are */
     char *meta;
     void *train, *V, *b;
     int32_t snap[4];
@@ -493,15 +555,80 @@ typedef struct {
 static void add_bufs_free(add_bufs *a) {
     pr_buf_free(&a->items);
     pr_buf_free(&a->added);
+    pr_buf_free(&a->parts);
+    pr_buf_free(&a->partw);
     free(a->meta);
     free(a->train);
     free(a->V);
     free(a->b);
 }
 
+/* The "parts" section with the new items' rows appended, when the file has
+ * one that covers every old item (else it stays as it is, covering a prefix:
+ * later items have no split). The new rows must sum to their V rows. */
+static int build_parts(const pr_recsys *r, int n, const char *const *ids, const float *V, const float *b,
+                       const pr_added_parts *x, add_bufs *a, pr_error *err) {
+    const void *p;
+    size_t sz;
+    if (!x || !x->P || pr_secfile_get(&r->file, "parts", &p, &sz)) return 0;
+    pr_parts_view v;
+    char what[600];
+    snprintf(what, sizeof what, "%s: section 'parts'", r->file.path);
+    int rc = pr_parts_view_parse(&v, p, sz, r->n_items, r->d, r->b != NULL, what, err);
+    if (rc) return rc;
+    if (x->n_parts != v.n_parts)
+        return pr_err(err, PR_E_STATE, "%s: the item tower splits items into %d parts, section 'parts' has %d", r->file.path,
+                      x->n_parts, v.n_parts);
+    if (v.n_items != r->n_items) return 0;
+    pr_parts q = {.n_items = 1, .n_parts = x->n_parts, .d = r->d};
+    for (int k = 0; k < n; k++) {
+        q.P = (float *)x->P + (int64_t)k * x->n_parts * r->d;
+        q.pb = b && x->pb ? (float *)x->pb + (int64_t)k * x->n_parts : NULL;
+        double e = pr_parts_error(&q, V + (int64_t)k * r->d, b ? b + k : NULL);
+        if (!(e <= 1e-3)) return pr_err(err, PR_E_ARG, "new item '%s': its parts do not sum to its vector (relative error %g)", ids[k], e);
+    }
+    return pr_parts_view_append(&v, n, x->P, b ? x->pb : NULL, x->flags, &a->parts) ? pr_err(err, PR_E_NOMEM, "%s", r->file.path) : 0;
+}
+
+/* The "partw" section with the new items' weights appended, when it covers every old item. */
+static int build_partw(const pr_recsys *r, int n, const char *const *ids, const pr_added_parts *x, add_bufs *a,
+                       pr_error *err) {
+    const void *p;
+    size_t sz;
+    if (!x || !x->w || pr_secfile_get(&r->file, "partw", &p, &sz)) return 0;
+    pr_part_weights pw;
+    int rc = pr_recsys_part_weights(r, &pw, err);
+    if (rc) return rc;
+    float *w = NULL;
+    if (x->n_wparts != pw.n_parts) {
+        rc = pr_err(err, PR_E_STATE, "%s: the item tower gives %d part weights, section 'partw' has %d", r->file.path,
+                    x->n_wparts, pw.n_parts);
+        goto done;
+    }
+    if (pw.n_items != r->n_items) goto done;
+    int64_t old = (int64_t)pw.n_items * pw.n_parts, add = (int64_t)n * pw.n_parts;
+    for (int64_t k = 0; k < add; k++)
+        if (!(x->w[k] >= 0 && x->w[k] <= 1.0001f)) {
+            rc = pr_err(err, PR_E_ARG, "new item '%s': part weight %g is not in [0, 1]", ids[k / pw.n_parts], x->w[k]);
+            goto done;
+        }
+    if (!(w = pr_malloc((size_t)(old + add), sizeof *w))) {
+        rc = pr_err(err, PR_E_NOMEM, "%s", r->file.path);
+        goto done;
+    }
+    memcpy(w, pw.w, (size_t)old * sizeof *w);
+    memcpy(w + old, x->w, (size_t)add * sizeof *w);
+    pr_part_weights_save(&a->partw, pw.n_items + n, pw.n_parts, (const char(*)[32])pw.names, w);
+    if (a->partw.oom) rc = pr_err(err, PR_E_NOMEM, "%s", r->file.path);
+done:
+    free(w);
+    pr_part_weights_free(&pw);
+    return rc;
+}
+
 /* Check the new items and build the replaced sections of r's file. */
 static int build_added(const pr_recsys *r, int n, const char *const *ids, const float *V,
-                       const float *b, add_bufs *a, pr_error *err) {
+                       const float *b, const pr_added_parts *x, add_bufs *a, pr_error *err) {
     const char *path = r->file.path;
     if (!r->V) return pr_err(err, PR_E_STATE, "%s: model '%s' has no item vectors; items cannot be added", path, r->model);
     for (int64_t k = 0; k < (int64_t)n * r->d; k++)
@@ -565,11 +692,17 @@ static int build_added(const pr_recsys *r, int n, const char *const *ids, const 
         pr_buf_put_i64(&a->added, (int64_t)time(NULL));
     }
     if (!(a->meta = meta_with_counts(r->meta, ni, n_old + n)) || a->added.oom) return pr_err(err, PR_E_NOMEM, "%s", path);
+    if ((rc = build_parts(r, n, ids, V, b, x, a, err)) || (rc = build_partw(r, n, ids, x, a, err))) return rc;
     return 0;
 }
 
 int pr_modelfile_add_items(const char *path, int n, const char *const *ids, const float *V,
                            const float *b, pr_error *err) {
+    return pr_modelfile_add_items_ex(path, n, ids, V, b, NULL, err);
+}
+
+int pr_modelfile_add_items_ex(const char *path, int n, const char *const *ids, const float *V,
+                              const float *b, const pr_added_parts *x, pr_error *err) {
     if (n < 1) return pr_err(err, PR_E_ARG, "add items: nothing to add");
     int fd = lock_model(path, err);
     if (fd < 0) return fd;
@@ -578,11 +711,13 @@ int pr_modelfile_add_items(const char *path, int n, const char *const *ids, cons
     memset(&a, 0, sizeof a);
     pr_buf_init(&a.items);
     pr_buf_init(&a.added);
+    pr_buf_init(&a.parts);
+    pr_buf_init(&a.partw);
     pr_secwriter w;
     pr_secwriter_init(&w);
     int rc = open_for_add(&r, path, err), has_added = 0;
     if (rc) goto unlock;
-    if ((rc = build_added(&r, n, ids, V, b, &a, err))) goto done;
+    if ((rc = build_added(&r, n, ids, V, b, x, &a, err))) goto done;
     /* every section in its order, replaced ones swapped in, the rest borrowed from the map */
     for (uint32_t s = 0; s < r.file.n && rc == 0; s++) {
         char name[PR_SEC_NAME + 1] = {0};
@@ -598,6 +733,8 @@ int pr_modelfile_add_items(const char *path, int n, const char *const *ids, cons
         else if (!strcmp(name, "V")) rc = pr_secwriter_add(&w, name, a.V, vb, 0);
         else if (!strcmp(name, "b")) rc = pr_secwriter_add(&w, name, a.b, (size_t)(r.n_items + n) * sizeof(float), 0);
         else if (!strcmp(name, "added")) has_added = 1, rc = pr_secwriter_add(&w, name, a.added.data, a.added.len, 0);
+        else if (!strcmp(name, "parts") && a.parts.len) rc = pr_secwriter_add(&w, name, a.parts.data, a.parts.len, 0);
+        else if (!strcmp(name, "partw") && a.partw.len) rc = pr_secwriter_add(&w, name, a.partw.data, a.partw.len, 0);
         else rc = pr_secwriter_add(&w, name, p, sz, 0);
     }
     if (rc == 0 && !has_added) rc = pr_secwriter_add(&w, "added", a.added.data, a.added.len, 0);

@@ -14,10 +14,15 @@
  *   tower  the item tower (content -> V row) for new items: the model's own,
  *          or the content mapper (models/mapper.h) fitted after training
  *   added  items appended after training (add-item): id and unix time each
- *   partw  part weights of the items at training time (fused models only):
- *          u32 n_items, u32 n_parts, n_parts names ("id", then each
- *          modality), then i64 count and (n_items, n_parts) float32; items added later
- *          have none (their content vectors are not kept in the file)
+ *   partw  part weights of the items (fused models only): u32 n_items,
+ *          u32 n_parts, n_parts names ("id", then each modality), then i64
+ *          count and (n_items, n_parts) float32; add-item appends the new
+ *          items' rows (the tower's weights of their content)
+ *   parts  the item vectors and biases split by part, so that each score
+ *          splits exactly (models/parts.h has the layout): written from
+ *          snap->parts; add-item appends the new items' rows (the tower's
+ *          split). Files without it still load; explain says the split is
+ *          unavailable.
  * The runtime maps the file read-only; U, V and b are used in place.
  *
  * Adding items (pr_modelfile_add_items) writes a whole new file beside the
@@ -77,6 +82,25 @@ void pr_part_weights_free(pr_part_weights *p);
 int pr_modelfile_add_items(const char *path, int n, const char *const *ids, const float *V,
                            const float *b, pr_error *err);
 
+/* What explanations need of the new items, from the item tower. */
+typedef struct pr_added_parts {
+    int n_parts;     /* per item in P and pb: pr_tower_n_parts(tower) */
+    int flags;       /* the tower's part_flags (PR_PARTS_SHAPLEY is recorded) */
+    const float *P;  /* (n, n_parts, d) the split of each V row (models/parts.h), or NULL */
+    const float *pb; /* (n, n_parts) the split of each bias, or NULL (no biases) */
+    int n_wparts;    /* per item in w */
+    const float *w;  /* (n, n_wparts) part weights (tower weights()), or NULL */
+} pr_added_parts;
+
+/* The same, also appending the new items' rows to the "parts" and "partw"
+ * sections where the file has them and they cover every old item (x or its
+ * arrays NULL: the sections stay as they are, and the new items have no
+ * split). Extra errors: PR_E_STATE (x's part counts differ from the file's),
+ * PR_E_ARG (an item's parts do not sum to its vector, a weight outside
+ * [0, 1]), PR_E_FORMAT (a malformed section). */
+int pr_modelfile_add_items_ex(const char *path, int n, const char *const *ids, const float *V,
+                              const float *b, const pr_added_parts *x, pr_error *err);
+
 typedef struct pr_recsys {
     pr_secfile file;
     char model[32];
@@ -117,6 +141,21 @@ const char *pr_recsys_meta(const pr_recsys *r, const char *key, char *buf, size_
 /* Read the "partw" section of r: PR_E_NOTFOUND when the file has none (the
  * model has no part weights), PR_E_FORMAT when it is malformed. */
 int pr_recsys_part_weights(const pr_recsys *r, pr_part_weights *out, pr_error *err);
+
+/* The "parts" section of r (models/parts.h), borrowed from the mapping
+ * (valid while r is open): PR_E_NOTFOUND when the file has none,
+ * PR_E_FORMAT naming the field when it is malformed. */
+struct pr_parts_view;
+int pr_recsys_parts(const pr_recsys *r, struct pr_parts_view *out, pr_error *err);
+/* Item i's score for the user vector u (r->d; a row of U or a folded-in
+ * user) split by part: c (v->n_parts) with sum c = u . V[i] + b[i] to float
+ * rounding. PR_E_NOTFOUND when i has no stored split (added after the
+ * section, by a tower without one), PR_E_NOMEM. */
+int pr_recsys_split(const pr_recsys *r, const struct pr_parts_view *v, const float *u, int32_t i, double *c);
+/* The user vector u (d) that recommend_history scores with, for the items
+ * hist[0..n) (o NULL: the file's fold-in options). PR_E_STATE for ItemKNN. */
+int pr_recsys_history_user(const pr_recsys *r, const int32_t *hist, int n, const struct pr_foldin_opts *o,
+                           float *u, pr_error *err);
 
 int pr_csr_save(const pr_csr *m, pr_buf *b);
 int pr_csr_load(pr_csr **out, pr_cur *c, pr_error *err);

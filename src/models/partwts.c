@@ -31,6 +31,7 @@ static void pw_step(pr_model *m, const pr_batch *b) { INNER(m)->ops->step(INNER(
 static int pw_epoch_begin(pr_model *m, int e, pr_error *err) { return INNER(m)->ops->epoch_begin(INNER(m), e, err); }
 static void pw_dense_grad(pr_model *m, float *g) { INNER(m)->ops->dense_grad(INNER(m), g); }
 static int pw_tower_save(const pr_model *m, pr_buf *b) { return INNER(m)->ops->tower_save(INNER(m), b); }
+static int pw_parts(pr_model *m, pr_snapshot *s, pr_error *err) { return INNER(m)->ops->parts(INNER(m), s, err); }
 
 static void pw_free(pr_model *base) {
     partw *w = (partw *)base;
@@ -139,6 +140,7 @@ int pr_partw_model_new(pr_model *inner, pr_model **out, pr_error *err) {
     w->ops.epoch_begin = inner->ops->epoch_begin ? pw_epoch_begin : NULL;
     w->ops.dense_grad = inner->ops->dense_grad ? pw_dense_grad : NULL;
     w->ops.tower_save = inner->ops->tower_save ? pw_tower_save : NULL;
+    w->ops.parts = inner->ops->parts ? pw_parts : NULL;
     w->ops.snapshot = pw_snapshot;
     w->ops.free = pw_free;
     w->base.ops = &w->ops;

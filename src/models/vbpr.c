@@ -28,6 +28,8 @@
  *
  * Snapshot (what evaluation and serving see): U = [g_u, t_u^1..t_u^G],
  * V = [g_i, E_1 f_i .. E_G f_i], b = b_i + b' . f_i, width d (1 + G).
+ * Split by part (models/parts.h), exactly: ID ([g_i, 0], b_i), modality m
+ * its own rows of Et applied to x_m, in its group's block.
  *
  * Parameters: one nn/param.h block; the tables are row-sparse (nn/embedding.h
  * slots and optimizers), E is dense (nn/optim.h, with weight decay wd: the
@@ -43,6 +45,7 @@
 #include "core/rng.h"
 #include "models/content.h"
 #include "models/model.h"
+#include "models/parts.h"
 #include "nn/embedding.h"
 
 enum { FUSE_CONCAT = 0, FUSE_SEPARATE = 1 };
@@ -380,6 +383,45 @@ static int vbpr_snapshot(pr_model *base, pr_snapshot *out, pr_error *err) {
     return 0;
 }
 
+/* The snapshot split by part (models/parts.h), exactly: the ID part is
+ * ([g_i, 0 ..], b_i); modality m's is its own projection x_m Et[rows of m]
+ * = (E_m x_m, b'_m . x_m) in its group's block (the one shared block with
+ * fuse=concat, where E x = sum_m E_m x_m). One GEMM per modality over the
+ * catalogue, as the snapshot's. */
+static int vbpr_parts(pr_model *base, pr_snapshot *s, pr_error *err) {
+    vbpr *m = (vbpr *)base;
+    int32_t ni = base->data->n_items;
+    int K = m->K, K1 = m->K1, M = m->c.n_mod;
+    if (s->n_items != ni || s->d != m->du || !s->b) return 0;
+    pr_parts *p = pr_parts_new(ni, m->du, M, (const char(*)[32])m->c.name, 1, PR_PARTS_ID);
+    float *T = pr_alloc_aligned((size_t)ni * K1, sizeof *T);
+    if (!p || !T) {
+        pr_parts_free(p);
+        pr_free_aligned(T);
+        return pr_err(err, PR_E_NOMEM, "vbpr: parts of %d items", ni);
+    }
+    int np = p->n_parts, du = m->du;
+    for (int32_t i = 0; i < ni; i++) {
+        memcpy(pr_parts_row(p, i), m->Gi + (int64_t)i * K, (size_t)K * sizeof *p->P);
+        p->pb[(int64_t)i * np] = m->bi ? m->bi[i] : 0.0f;
+    }
+    for (int mod = 0; mod < M; mod++) {
+        int g = m->fuse == FUSE_CONCAT ? 0 : mod, off = m->c.off[mod];
+        /* T (ni, K+1) = X_mod (ni, D_mod) . Et[rows of mod] (D_mod, K+1) */
+        pr_par_gemm(base->pool, PR_NOTRANS, PR_NOTRANS, ni, K1, m->c.dim[mod], 1.0f, m->c.X[mod], m->c.dim[mod],
+                    m->Et + (int64_t)off * K1, K1, 0.0f, T, K1);
+        for (int32_t i = 0; i < ni; i++) {
+            const float *t = T + (int64_t)i * K1;
+            memcpy(pr_parts_row(p, i) + (int64_t)(1 + mod) * du + (int64_t)K * (1 + g), t, (size_t)K * sizeof *t);
+            p->pb[(int64_t)i * np + 1 + mod] = t[K];
+        }
+    }
+    pr_free_aligned(T);
+    pr_parts_free(s->parts);
+    s->parts = p;
+    return 0;
+}
+
 /* ---- the tower: a new item's content -> its row of V ----------------------- */
 
 typedef struct {
@@ -427,6 +469,7 @@ static int vbpr_tower_load(pr_tower **out, pr_cur *c, pr_error *err) {
         t->D += t->base.dims[m];
     }
     if ((rc = pr_cur_get_f32s_n(c, &t->Et, t->D * (t->K + 1), "vbpr E", err))) goto fail;
+    t->base.part_flags = PR_PARTS_ID;
     *out = &t->base;
     return 0;
 fail:
@@ -487,11 +530,34 @@ static int vbpr_tower_weights(const pr_tower *base, const float *const *x, float
     return 0;
 }
 
+/* Part 1 + m = ([0, .., E_m x_m in m's group block, ..], b'_m . x_m); the ID part 0. */
+static int vbpr_tower_parts(const pr_tower *base, const float *const *x, float *P, float *pb, pr_error *err) {
+    const vbpr_tower *t = (const vbpr_tower *)base;
+    int rc = pr_tower_check_input(base, x, err);
+    if (rc) return rc;
+    int K = t->K, K1 = K + 1, d = base->d, np = 1 + base->n_mod;
+    float *p = pr_malloc((size_t)K1, sizeof *p);
+    if (!p) return pr_err(err, PR_E_NOMEM, "vbpr tower");
+    memset(P, 0, (size_t)np * d * sizeof *P);
+    memset(pb, 0, (size_t)np * sizeof *pb);
+    for (int m = 0; m < base->n_mod; m++) {
+        if (!x[m]) continue;
+        int g = t->fuse == FUSE_CONCAT ? 0 : m;
+        /* p (K+1) = x_m (D_m) . Et[rows of m] (D_m, K+1) */
+        pr_gemv(PR_TRANS, base->dims[m], K1, 1.0f, t->Et + (int64_t)t->off[m] * K1, K1, x[m], 0.0f, p);
+        memcpy(P + (int64_t)(1 + m) * d + (int64_t)K * (1 + g), p, (size_t)K * sizeof *p);
+        pb[1 + m] = p[K];
+    }
+    free(p);
+    return 0;
+}
+
 const pr_tower_ops pr_vbpr_tower_ops = {
     .name = "vbpr",
     .load = vbpr_tower_load,
     .encode = vbpr_tower_encode,
     .weights = vbpr_tower_weights,
+    .parts = vbpr_tower_parts,
     .free = vbpr_tower_free,
 };
 
@@ -527,6 +593,7 @@ const pr_model_ops pr_vbpr_ops = {
     .step = vbpr_step,
     .dense_grad = vbpr_dense_grad,
     .snapshot = vbpr_snapshot,
+    .parts = vbpr_parts,
     .tower_save = vbpr_tower_save,
     .free = vbpr_free,
 };

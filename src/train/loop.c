@@ -59,6 +59,12 @@ static int validate(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, 
     return rc;
 }
 
+/* Split the kept snapshot by part while the model still is in the state
+ * that gave it (models/parts.h): only when a snapshot becomes the best. */
+static int best_parts(pr_model *m, pr_snapshot *s, pr_error *err) {
+    return m->ops->parts && s->V ? m->ops->parts(m, s, err) : 0;
+}
+
 static int run_closed_form(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts,
                            pr_train_result *res, pr_error *err) {
     double t0 = pr_now();
@@ -66,7 +72,8 @@ static int run_closed_form(pr_model *m, const pr_csr *valid, const pr_eval_opts 
     if (rc) return rc;
     res->train_seconds = pr_now() - t0;
     res->epochs_run = res->best_epoch = 1;
-    if ((rc = validate(m, valid, opts, &res->best, &res->best_metrics, &res->eval_seconds, err)))
+    if ((rc = validate(m, valid, opts, &res->best, &res->best_metrics, &res->eval_seconds, err)) ||
+        (rc = best_parts(m, &res->best, err)))
         return rc;
     res->best_valid = pr_metrics_get(&res->best_metrics, m->cfg->stop_metric);
     pr_epoch_log e = {1, NAN, res->best_valid, res->train_seconds, 0};
@@ -129,6 +136,7 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
                 res->best = cur; /* ownership moves */
                 memset(&cur, 0, sizeof cur);
                 bad = 0;
+                if ((rc = best_parts(m, &res->best, err))) goto done;
             } else {
                 pr_snapshot_free(&cur);
                 bad++;
@@ -148,7 +156,8 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
     }
     if (!has_valid) { /* keep the last epoch */
         res->best_epoch = res->epochs_run;
-        if (m->ops->snapshot && (rc = m->ops->snapshot(m, &res->best, err))) goto done;
+        if (m->ops->snapshot && ((rc = m->ops->snapshot(m, &res->best, err)) || (rc = best_parts(m, &res->best, err))))
+            goto done;
     }
 done:
     pr_snapshot_free(&cur);

@@ -5,8 +5,10 @@
  * with the encoders and preprocessing stored in the model file (pipeline
  * section), the item tower (the model's own, or the content mapper fitted by
  * fit) turns the vectors into a row of V and a bias, and the item is appended
- * to the model file atomically (models/modelfile.h). From then on recommend
- * and similar rank it like any other item. --items adds every row of an
+ * to the model file atomically (models/modelfile.h), with its split by part
+ * and its part weights where the file keeps them for the trained items (the
+ * tower's parts() and weights(), models/parts.h), so explanations cover it.
+ * From then on recommend and similar rank it like any other item. --items adds every row of an
  * ITEMS file in one write (all or nothing). Bad content (a corrupt image, an
  * empty text, a vector of the wrong length or with NaN) is an error naming
  * the item and the modality, and the model file is left unchanged. */
@@ -21,6 +23,7 @@
 #include "core/log.h"
 #include "features/items.h"
 #include "models/modelfile.h"
+#include "models/parts.h"
 
 static const pr_flag flags[] = {
     {"model", "MODEL", "model file written by fit (it is updated in place, atomically)", 0},
@@ -112,9 +115,16 @@ static int blank(const char *s) {
     return 1;
 }
 
-/* Content -> tower input -> (v, bias). id names the item in errors. */
+/* What the file keeps of each item for explanations, filled by place_item:
+ * its split by part and its part weights (models/parts.h, modelfile.h). */
+typedef struct {
+    int n_parts, n_w;  /* 0: the file has no such section, or the tower cannot give it */
+    float *P, *pb, *w; /* (n, n_parts, d), (n, n_parts), (n, n_w) owned */
+} item_extra;
+
+/* Content -> tower input -> (v, bias), and row q of ex. id names the item in errors. */
 static int place_item(const pr_recsys *r, const char *id, const pr_item_content *c, item_vecs *iv, float *v,
-                      float *bias, pr_error *err) {
+                      float *bias, item_extra *ex, int q, pr_error *err) {
     const pr_pipeline *p = &r->pipe;
     static const char *kinds[3] = {"image", "text", "audio"};
     const char *given[3] = {c->image, c->text, c->audio};
@@ -141,7 +151,31 @@ static int place_item(const pr_recsys *r, const char *id, const pr_item_content 
     }
     if (n_present == 0) return pr_err(err, PR_E_ARG, "item '%s': no content given (the model reads %d modalities)", id, p->n_mod);
     if ((rc = r->tower->ops->encode(r->tower, x, v, bias, err))) return pr_err_wrap(err, "item '%s': ", id);
+    if (ex->n_parts && (rc = r->tower->ops->parts(r->tower, x, ex->P + (int64_t)q * ex->n_parts * r->d,
+                                                  ex->pb + (int64_t)q * ex->n_parts, err)))
+        return pr_err_wrap(err, "item '%s': splitting by part: ", id);
+    if (ex->n_w && (rc = r->tower->ops->weights(r->tower, x, ex->w + (int64_t)q * ex->n_w, err)))
+        return pr_err_wrap(err, "item '%s': part weights: ", id);
     return 0;
+}
+
+/* Which of the split and the part weights the file keeps and the tower gives. */
+static int extra_init(const pr_recsys *r, int n, item_extra *ex, pr_error *err) {
+    const void *p;
+    size_t sz;
+    memset(ex, 0, sizeof *ex);
+    if (r->tower->ops->parts && pr_secfile_get(&r->file, "parts", &p, &sz) == 0) ex->n_parts = pr_tower_n_parts(r->tower);
+    if (r->tower->ops->weights && pr_secfile_get(&r->file, "partw", &p, &sz) == 0) ex->n_w = 1 + r->tower->n_mod;
+    ex->P = pr_malloc((size_t)n * ex->n_parts * r->d + 1, sizeof *ex->P);
+    ex->pb = pr_malloc((size_t)n * ex->n_parts + 1, sizeof *ex->pb);
+    ex->w = pr_malloc((size_t)n * ex->n_w + 1, sizeof *ex->w);
+    return ex->P && ex->pb && ex->w ? 0 : pr_err(err, PR_E_NOMEM, "add-item");
+}
+
+static void extra_free(item_extra *ex) {
+    free(ex->P);
+    free(ex->pb);
+    free(ex->w);
 }
 
 /* The tower must read exactly the pipeline's vectors. */
@@ -178,6 +212,7 @@ int cmd_add_item(int argc, char **argv, pr_error *err) {
     pr_recsys r;
     if ((rc = pr_recsys_open(&r, path, err))) return rc;
     item_vecs iv = {0};
+    item_extra ex = {0};
     pr_items *it = NULL;
     float *V = NULL, *b = NULL;
     const char **ids = NULL;
@@ -192,6 +227,7 @@ int cmd_add_item(int argc, char **argv, pr_error *err) {
     b = pr_malloc((size_t)n, sizeof *b);
     ids = pr_malloc((size_t)n, sizeof *ids);
     if (!V || !b || !ids) { rc = pr_err(err, PR_E_NOMEM, "add-item"); goto done; }
+    if ((rc = extra_init(&r, n, &ex, err))) goto done;
     if (!items_path) {
         pr_item_content c = {pr_args_get(&a, "image", NULL), pr_args_get(&a, "text", NULL), pr_args_get(&a, "audio", NULL), {0}};
         const char *f;
@@ -199,12 +235,12 @@ int cmd_add_item(int argc, char **argv, pr_error *err) {
             if ((rc = parse_features(&r.pipe, f, &iv, err))) goto done;
         for (int m = 0; m < r.pipe.n_mod; m++) c.vec[m] = iv.raw[m];
         ids[0] = id;
-        if ((rc = place_item(&r, id, &c, &iv, V, b, err))) goto done;
+        if ((rc = place_item(&r, id, &c, &iv, V, b, &ex, 0, err))) goto done;
     } else {
         for (int q = 0; q < n; q++) {
             pr_item_content c = {it->image[q], it->text[q], it->audio[q], {0}};
             ids[q] = it->id[q];
-            if ((rc = place_item(&r, it->id[q], &c, &iv, V + (int64_t)q * r.d, b + q, err))) {
+            if ((rc = place_item(&r, it->id[q], &c, &iv, V + (int64_t)q * r.d, b + q, &ex, q, err))) {
                 pr_err_wrap(err, "%s: ", items_path);
                 goto done;
             }
@@ -212,9 +248,11 @@ int cmd_add_item(int argc, char **argv, pr_error *err) {
     }
     int has_bias = r.b != NULL;
     int32_t n_before = r.n_items;
+    pr_added_parts x = {ex.n_parts, r.tower->part_flags, ex.n_parts ? ex.P : NULL, ex.n_parts && has_bias ? ex.pb : NULL,
+                        ex.n_w, ex.n_w ? ex.w : NULL};
     pr_recsys_close(&r); /* the writer reopens the file under its lock */
     double t1 = pr_now();
-    if ((rc = pr_modelfile_add_items(path, n, ids, V, has_bias ? b : NULL, err))) goto done;
+    if ((rc = pr_modelfile_add_items_ex(path, n, ids, V, has_bias ? b : NULL, &x, err))) goto done;
     double t2 = pr_now();
     if (pr_args_has(&a, "json")) {
         printf("{\"model\": ");
@@ -234,6 +272,7 @@ int cmd_add_item(int argc, char **argv, pr_error *err) {
 done:
     pr_recsys_close(&r);
     vecs_free(&iv);
+    extra_free(&ex);
     pr_items_free(it);
     free(V);
     free(b);

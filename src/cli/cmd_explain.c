@@ -10,10 +10,15 @@
  * items, shown next to the model's own score. For ItemKNN it is exact: the
  * similarity of each history item to the item.
  *
+ * It also splits the score by part (models/parts.h, the "parts" section):
+ * the ID embedding's and each modality's contribution u . h_part(i) + its
+ * bias, summing to the score, for the same user vector (the user's row of U,
+ * or the folded-in history), as recommend --explain prints it.
+ *
  * With --item alone it says which part drives the item: the share of the ID
  * embedding and of each modality in the item's vector, as fit recorded them
- * for the kept (best) epoch (models/partwts.h, the "partw" section). Models
- * without part weights and items added after training say so. */
+ * for the kept (best) epoch (models/partwts.h, the "partw" section) and
+ * add-item from the item tower. Models without part weights say so. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/split.h"
 #include "models/foldin.h"
 #include "models/modelfile.h"
 
@@ -96,7 +102,7 @@ static int explain_item(const pr_recsys *r, const char *item, int32_t i, int jso
     const char *why = NULL;
     if (rc == PR_E_NOTFOUND) why = "the model has no part weights (only concat and attention fusion record them)";
     else if (rc) return rc;
-    else if (i >= pw.n_items) why = "added after training: its part weights are unknown (the file keeps no content vectors)";
+    else if (i >= pw.n_items) why = "added without part weights (by a tool that did not record them)";
     if (json) {
         printf("{\"item\": ");
         cli_json_str(stdout, item);
@@ -223,12 +229,27 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
     qsort(parts, (size_t)n, sizeof *parts, by_contrib);
     int show = (int)PR_MIN((long)n, k), added = was_added(&r, item);
     float bias = r.b ? r.b[i] : 0.0f;
+    /* the score split by part, with the user vector that gave row[i] */
+    cli_split sp;
+    double sc[PR_MAX_PARTS];
+    const float *su = u >= 0 ? (r.U ? r.U + (int64_t)u * r.d : NULL) : (r.knn ? NULL : uvec);
+    if ((rc = cli_split_open(&r, &sp, err))) goto done;
+    int split = su && sp.ok ? cli_split_item(&r, &sp, su, i, sc) : PR_E_NOTFOUND;
+    if (split && split != PR_E_NOTFOUND) { rc = pr_err(err, split, "explain: splitting the score"); goto done; }
+    if (split && sp.ok) snprintf(sp.why, sizeof sp.why, "the item has no stored split (added without one)");
     if (pr_args_has(&a, "json")) {
         printf("{\"item\": ");
         cli_json_str(stdout, item);
         printf(", \"score\": %.6g, \"bias\": %.6g, \"rank\": %d, \"unseen\": %d, \"in_history\": %s, \"added\": %s",
                row[i], bias, in_hist ? 0 : rank, unseen, in_hist ? "true" : "false", added ? "true" : "false");
         if (fold_score == fold_score) printf(", \"history_score\": %.6g, \"prior_part\": %.6g", fold_score, prior_part);
+        if (split == 0) {
+            printf(", \"split\": \"%s\", \"parts\": ", cli_split_method(&sp));
+            cli_split_print(stdout, &sp, sc, 1);
+        } else {
+            printf(", \"split\": null, \"parts\": null, \"split_reason\": ");
+            cli_json_str(stdout, sp.why);
+        }
         printf(", \"because\": [");
         for (int q = 0; q < show; q++) {
             printf("%s{\"item\": ", q ? ", " : "");
@@ -242,6 +263,16 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
         if (in_hist) printf(", already in the history\n");
         else printf(", rank %d of %d unseen items\n", rank, unseen);
         if (added) printf("added after training: placed from its content by the item tower\n");
+        if (split == 0) {
+            printf("score by part (they sum to the score): ");
+            cli_split_print(stdout, &sp, sc, 0);
+            printf("\n");
+            if (sp.v.flags & PR_PARTS_SHAPLEY)
+                printf("(%s: a term that is not additive over the parts is split by Shapley values; 'base' is its value "
+                       "with no part present)\n", r.model);
+        } else {
+            printf("(%s)\n", sp.why);
+        }
         if (n == 0) printf("the user has no training items\n");
         else if (r.knn) printf("similarity to the history items (they sum to the score):\n");
         else if (user) printf("parts of the score of the user refitted from her %d items (they sum to %.4g%s):\n", n,

@@ -16,6 +16,7 @@
 #include "models/mapper.h"
 #include "models/modelfile.h"
 #include "models/partwts.h"
+#include "models/parts.h"
 #include "train/loop.h"
 
 static const pr_flag flags[] = {
@@ -261,6 +262,22 @@ static int cold_place(cold_state *c, const pr_model *m, pr_snapshot *snap, const
 done:
     free(rows);
     return rc;
+}
+
+/* Models whose item vectors are learned per item and read no content
+ * (BPR-MF, LightGCN; not the closed-form ones) split wholly into the ID
+ * part, laid out for the content mapper when one will place cold items
+ * (its modalities and base): cold_place then splits the placed rows
+ * through it (models/parts.h). Call before cold_place. */
+static int id_parts(const cold_state *c, const pr_model *m, const pr_features *feat, pr_snapshot *snap,
+                    pr_error *err) {
+    const pr_model_ops *ops = m->ops;
+    if (!snap->V || snap->parts || ops->parts || ops->needs_features || ops->fit || ops->score) return 0;
+    char names[PR_MAX_MODALITIES][32];
+    int n_mod = c->mapper && feat ? feat->n_mod : 0, pflags = 0;
+    for (int q = 0; q < n_mod; q++) snprintf(names[q], sizeof names[q], "%s", feat->mod[q].name);
+    if (c->mapper) pflags = PR_PARTS_BASE | (c->mo.kind == PR_MAPPER_MLP ? PR_PARTS_SHAPLEY : 0);
+    return pr_parts_set_id(snap, n_mod, (const char(*)[32])names, pflags, err);
 }
 
 /* Cold users: fold-in from k = 1, 3, 5 items, lambda chosen on their validation rows. */
@@ -513,7 +530,8 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_log("training %s (d=%d, lr=%g, reg=%g, batch=%d, %s, %d threads)", ops->name, cfg.d, cfg.lr,
            cfg.reg, cfg.batch, cfg.optim, pr_pool_size(pool));
     if ((rc = pr_train(m, d->valid, &eo, &res, err))) goto done;
-    if ((rc = cold_place(&cold, m, &res.best, d->valid, &eo, err))) goto done;
+    if ((rc = id_parts(&cold, m, feat, &res.best, err)) || (rc = cold_place(&cold, m, &res.best, d->valid, &eo, err)))
+        goto done;
 
     pr_scorer sc;
     pr_model_scorer(m, &res.best, &sc);

@@ -1,6 +1,7 @@
 /* models/parts.c: item vectors split by part (see parts.h). */
 #include "models/parts.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,14 @@ int pr_parts_view_parse(pr_parts_view *v, const void *data, size_t n, int32_t ma
     return 0;
 }
 
+/* x - sum_q y[q * stride] over n terms, in double; 0 when it is below the
+ * rounding of the terms (a few float ulps of their magnitude). */
+static float remainder_of(float x, const float *y, int stride, int n) {
+    double s = x, a = fabs(x);
+    for (int q = 0; q < n; q++) s -= y[(int64_t)q * stride], a += fabs(y[(int64_t)q * stride]);
+    return fabs(s) <= 8.0 * FLT_EPSILON * a ? 0.0f : (float)s;
+}
+
 int pr_parts_view_item(const pr_parts_view *v, int32_t i, const float *V_row, float b, float *P,
                        float *pb) {
     if (i < 0 || i >= v->n_items) return PR_E_NOTFOUND;
@@ -223,17 +232,10 @@ int pr_parts_view_item(const pr_parts_view *v, int32_t i, const float *V_row, fl
     memcpy(P + d, row, (size_t)(np - 1) * d * sizeof *P);
     for (int q = 0; q < np; q++) pb[q] = 0.0f;
     if (v->has_bias) memcpy(pb + 1, row + (size_t)(np - 1) * d * sizeof *P, (size_t)(np - 1) * sizeof *pb);
-    /* part 0: what the others leave of V[i] and b[i] */
-    for (int k = 0; k < d; k++) {
-        double s = V_row[k];
-        for (int q = 1; q < np; q++) s -= P[(int64_t)q * d + k];
-        P[k] = (float)s;
-    }
-    if (v->has_bias) {
-        double s = b;
-        for (int q = 1; q < np; q++) s -= pb[q];
-        pb[0] = (float)s;
-    }
+    /* part 0: what the others leave of V[i] and b[i] (an item without an
+     * ID part, placed by a tower, leaves float rounding: that is 0) */
+    for (int k = 0; k < d; k++) P[k] = remainder_of(V_row[k], P + d + k, d, np - 1);
+    if (v->has_bias) pb[0] = remainder_of(b, pb + 1, 1, np - 1);
     return 0;
 }
 

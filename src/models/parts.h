@@ -129,8 +129,9 @@ typedef struct pr_parts_view {
 int pr_parts_view_parse(pr_parts_view *v, const void *data, size_t n, int32_t max_items, int d,
                         int has_bias, const char *what, pr_error *err);
 /* Item i's parts P (n_parts, d) and pb (n_parts; written when has_bias,
- * else zeros) from the stored rows and its V row and bias (part 0 = the
- * remainder). PR_E_NOTFOUND when i has no stored parts. */
+ * else zeros) from the stored rows and its V row and bias: part 0 is the
+ * remainder, 0 where that is below float rounding (an item placed by a
+ * tower has no ID part). PR_E_NOTFOUND when i has no stored parts. */
 int pr_parts_view_item(const pr_parts_view *v, int32_t i, const float *V_row, float b, float *P,
                        float *pb);
 /* The blob of v with n more items appended: P (n, n_parts, d), pb (n,

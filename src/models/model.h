@@ -106,10 +106,10 @@ typedef struct pr_model_ops {
     /* Final user and item vectors (a fresh copy owned by out). */
     int (*snapshot)(pr_model *m, pr_snapshot *out, pr_error *err);
     /* Split s's V and b by part (models/parts.h): sets s->parts. s must be
-     * the snapshot the model's current state gave (the training loop calls
-     * it right after a snapshot becomes the best, before training goes on).
-     * May leave s->parts NULL when the model cannot split (returns 0). NULL:
-     * no split. */
+     * the snapshot the model's current state gave. The result must depend
+     * only on params (and the data and features): the training loop calls
+     * it after training with the kept epoch's params swapped in. May leave
+     * s->parts NULL when the model cannot split (returns 0). NULL: no split. */
     int (*parts)(pr_model *m, pr_snapshot *s, pr_error *err);
     /* Non-dot-product models: scores (n, n_items) for users[0..n); NULL otherwise. */
     int (*score)(const pr_model *m, const int32_t *users, int n, float *out);

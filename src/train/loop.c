@@ -59,10 +59,47 @@ static int validate(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, 
     return rc;
 }
 
-/* Split the kept snapshot by part while the model still is in the state
- * that gave it (models/parts.h): only when a snapshot becomes the best. */
+/* Split the kept snapshot by part (models/parts.h) with the model in the
+ * state that gave it. */
 static int best_parts(pr_model *m, pr_snapshot *s, pr_error *err) {
     return m->ops->parts && s->V ? m->ops->parts(m, s, err) : 0;
+}
+
+/* The parameters of the kept epoch, so that its snapshot is split once
+ * training is over: a copy at each new best costs one memcpy of the flat
+ * block, where a split at each new best would cost the split (concat: 2^M1
+ * MLP passes over the catalogue, as much as an epoch of mls). Models without
+ * a flat block are split at once. */
+typedef struct {
+    float *w; /* (n_params) owned */
+    int saved;
+} kept_params;
+
+static int keep_best(pr_model *m, pr_snapshot *s, kept_params *k, pr_error *err) {
+    if (!m->ops->parts || !s->V) return 0;
+    if (!m->params || m->n_params <= 0) return best_parts(m, s, err);
+    if (!k->w && !(k->w = pr_malloc((size_t)m->n_params, sizeof *k->w)))
+        return pr_err(err, PR_E_NOMEM, "%s: copy of the kept epoch's parameters", m->ops->name);
+    memcpy(k->w, m->params, (size_t)m->n_params * sizeof *k->w);
+    k->saved = 1;
+    return 0;
+}
+
+static void swap_params(float *a, float *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float t = a[i];
+        a[i] = b[i];
+        b[i] = t;
+    }
+}
+
+/* Split s with the kept parameters swapped in, then swap the last ones back. */
+static int split_kept(pr_model *m, pr_snapshot *s, kept_params *k, pr_error *err) {
+    if (!k->saved) return 0;
+    swap_params(m->params, k->w, m->n_params);
+    int rc = best_parts(m, s, err);
+    swap_params(m->params, k->w, m->n_params);
+    return rc;
 }
 
 static int run_closed_form(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts,
@@ -98,6 +135,7 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
     if (rc) return rc;
     int has_valid = valid && valid->nnz > 0, bad = 0;
     pr_snapshot cur = {0};
+    kept_params kept = {0};
     pr_metrics met;
     for (int epoch = 1; epoch <= c->epochs; epoch++) {
         double t0 = pr_now(), loss = 0;
@@ -136,7 +174,7 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
                 res->best = cur; /* ownership moves */
                 memset(&cur, 0, sizeof cur);
                 bad = 0;
-                if ((rc = best_parts(m, &res->best, err))) goto done;
+                if ((rc = keep_best(m, &res->best, &kept, err))) goto done;
             } else {
                 pr_snapshot_free(&cur);
                 bad++;
@@ -159,7 +197,9 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
         if (m->ops->snapshot && ((rc = m->ops->snapshot(m, &res->best, err)) || (rc = best_parts(m, &res->best, err))))
             goto done;
     }
+    rc = split_kept(m, &res->best, &kept, err);
 done:
+    free(kept.w);
     pr_snapshot_free(&cur);
     pr_sampler_deinit(&smp);
     return rc;

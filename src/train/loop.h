@@ -5,8 +5,9 @@
  * batch (failing with the epoch and batch). Every eval_every epochs the
  * snapshot is evaluated on the validation set (full ranking, train items
  * masked); the best epoch's snapshot is kept, and split by part by the
- * model's parts op (models/parts.h) when it becomes the best, while the
- * model still is in the state that gave it; training stops after `patience`
+ * model's parts op (models/parts.h) once training is over, with the kept
+ * epoch's parameters (copied at each new best) swapped in for the call;
+ * training stops after `patience`
  * validations without improvement of the stop metric. Closed-form models are
  * fitted once and validated once. A progress line per epoch goes to stderr. */
 #ifndef PR_TRAIN_LOOP_H

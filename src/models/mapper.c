@@ -696,6 +696,20 @@ int pr_tower_from_model(const pr_model *m, pr_tower **out, pr_error *err) {
     return rc;
 }
 
+/* The placed rows' parts too (models/parts.h), when s has parts; a tower
+ * without a matching split (or one with too many parts for a Shapley split)
+ * drops them: they would no longer sum to V. */
+static int place_parts(const pr_tower *t, const pr_features *f, const uint8_t *which, pr_snapshot *s,
+                       pr_error *err) {
+    if (!s->parts) return 0;
+    int rc = PR_E_RANGE;
+    if (t->ops->parts && pr_tower_n_parts(t) == s->parts->n_parts) rc = pr_tower_parts_rows(t, f, which, s->parts, err);
+    if (rc != PR_E_RANGE) return rc;
+    pr_parts_free(s->parts);
+    s->parts = NULL;
+    return 0;
+}
+
 int pr_tower_place(const pr_tower *t, const pr_features *f, const uint8_t *which, pr_snapshot *s,
                    int32_t *n_placed, pr_error *err) {
     if (!f || f->n_mod != t->n_mod) return pr_err(err, PR_E_ARG, "item tower: expects %d modalities, features have %d", t->n_mod, f ? f->n_mod : 0);
@@ -719,12 +733,7 @@ int pr_tower_place(const pr_tower *t, const pr_features *f, const uint8_t *which
         if (s->b) s->b[i] = bias;
     }
     if (n_placed) *n_placed = placed;
-    if (!s->parts) return 0;
-    if (t->ops->parts && pr_tower_n_parts(t) == s->parts->n_parts) /* the placed rows' parts too */
-        return pr_tower_parts_rows(t, f, which, s->parts, err);
-    pr_parts_free(s->parts); /* a tower without a matching split: the parts would not sum to V */
-    s->parts = NULL;
-    return 0;
+    return place_parts(t, f, which, s, err);
 }
 
 /* ---- training-time placement ------------------------------------------------- */
@@ -859,14 +868,7 @@ static int mapped_parts(pr_model *base, pr_snapshot *s, pr_error *err) {
     int rc = w->inner->ops->parts(w->inner, s, err);
     if (rc || !s->parts) return rc;
     pr_tower *t = NULL;
-    if ((rc = pr_tower_from_model(w->inner, &t, err)) == 0) {
-        if (t->ops->parts && pr_tower_n_parts(t) == s->parts->n_parts) {
-            rc = pr_tower_parts_rows(t, w->inner->feat, w->cold, s->parts, err);
-        } else {
-            pr_parts_free(s->parts);
-            s->parts = NULL;
-        }
-    }
+    if ((rc = pr_tower_from_model(w->inner, &t, err)) == 0) rc = place_parts(t, w->inner->feat, w->cold, s, err);
     if (t) t->ops->free(t);
     return rc;
 }

@@ -9,9 +9,12 @@
  * threaded over samples and write per-sample slot gradients; step reduces
  * them per row in sample order (nn/embedding.h), so training is bit-identical
  * for any thread count. Init: Xavier normal, as MMRec's BPR. Keys: bias (0),
- * hogwild (0): with hogwild=1 and optim=sgd, backward applies each sample's
- * SGD update at once from its thread (Recht et al., NIPS 2011), skipping the
- * slot reduction: the fastest mode, not reproducible across thread counts. */
+ * hogwild (0): with hogwild=1 and optim=sgd, each sample's SGD update is
+ * applied at once, in place, from its thread (Recht et al., NIPS 2011),
+ * skipping the slot reduction. The training loop then runs whole epochs
+ * through run_epoch: sampling fused with the updates, row prefetching, one
+ * pool hand-off per epoch. The fastest mode; reproducible with one thread,
+ * not across thread counts (the races are benign, not deterministic). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include "core/rng.h"
 #include "models/model.h"
 #include "nn/embedding.h"
+#include "train/sampler.h"
 
 typedef struct {
     pr_model base;
@@ -85,6 +89,62 @@ fail:
     return rc;
 }
 
+/* The loss and the SGD step of one triple in hogwild mode, in place. One
+ * exp serves both: e = exp(-|x|), sigmoid(-x) = (x >= 0 ? e : 1) / (1 + e),
+ * softplus(-x) = max(-x, 0) + log(1 + e); the log is left to the caller as
+ * a factor (1 + e) of a running product (one log per 16 samples). */
+typedef struct {
+    double lin;  /* sum of max(-x, 0) + reg |rows|^2 */
+    double logs; /* sum of log(products) */
+    float prod;  /* running product of (1 + e), < 2^16 */
+    int in_prod;
+} loss_acc;
+
+static inline void loss_acc_flush(loss_acc *a) {
+    a->logs += log((double)a->prod);
+    a->prod = 1;
+    a->in_prod = 0;
+}
+
+static inline void hogwild_update(const bprmf *m, int32_t u, int32_t i, int32_t j, float lr, float reg,
+                                  loss_acc *acc) {
+    if (i == j) return; /* a user with every item: no negative to learn from */
+    int d = m->d;
+    float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
+          *restrict qj = m->V + (int64_t)j * d;
+    float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
+    int k0 = 0;
+    for (; k0 + PR_LANES <= d; k0 += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) {
+            float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
+            ax[l] += a * (bi - bj);
+            an[l] += a * a + bi * bi + bj * bj;
+        }
+    for (int l = 0; l < PR_LANES; l++) {
+        x += ax[l];
+        nrm += an[l];
+    }
+    for (; k0 < d; k0++) {
+        x += pu[k0] * (qi[k0] - qj[k0]);
+        nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
+    }
+    if (m->b) x += m->b[i] - m->b[j];
+    float e = expf(-fabsf(x)), g = -(x >= 0 ? e : 1.0f) / (1.0f + e), r2 = 2.0f * reg;
+    acc->lin += (x < 0 ? -x : 0) + reg * nrm;
+    acc->prod *= 1.0f + e;
+    if (++acc->in_prod == 16) loss_acc_flush(acc);
+    for (int k = 0; k < d; k++) {
+        float a = pu[k], bi = qi[k], bj = qj[k];
+        pu[k] -= lr * (g * (bi - bj) + r2 * a);
+        qi[k] -= lr * (g * a + r2 * bi);
+        qj[k] -= lr * (-g * a + r2 * bj);
+    }
+    if (m->b) {
+        m->b[i] -= lr * g;
+        m->b[j] += lr * g;
+    }
+}
+
 typedef struct {
     bprmf *m;
     const pr_batch *b;
@@ -101,26 +161,32 @@ static void forward_slice(void *ctx, int ith, int nth) {
     const pr_batch *bt = J->b;
     int64_t lo, hi;
     pr_split(bt->B, ith, nth, &lo, &hi);
-    double loss = 0;
     int d = m->d;
     float reg = m->base.cfg->reg, invB = 1.0f / (float)bt->B;
-    float r2 = 2.0f * reg * (m->hogwild ? 1.0f : invB), lr = m->opt.lr;
+    if (m->hogwild) {
+        loss_acc acc = {0, 0, 1, 0};
+        for (int64_t s = lo; s < hi; s++)
+            hogwild_update(m, bt->u[s], bt->i[s], bt->j[s * bt->n_neg], m->opt.lr, reg, &acc);
+        loss_acc_flush(&acc);
+        m->loss_part[ith] = acc.lin + acc.logs;
+        return;
+    }
+    double loss = 0;
+    float r2 = 2.0f * reg * invB;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
         /* three distinct rows (the sampler never draws a positive as the negative,
          * but a user with every item leaves it no choice: such a sample is a no-op) */
         if (i == j) {
-            if (!m->hogwild) {
-                memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
-                memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
-                m->gU.row[s] = u;
-                m->gV.row[2 * s] = i;
-                m->gV.row[2 * s + 1] = j;
-                if (m->b) {
-                    m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
-                    m->gb.row[2 * s] = i;
-                    m->gb.row[2 * s + 1] = j;
-                }
+            memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
+            memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
+            m->gU.row[s] = u;
+            m->gV.row[2 * s] = i;
+            m->gV.row[2 * s + 1] = j;
+            if (m->b) {
+                m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
+                m->gb.row[2 * s] = i;
+                m->gb.row[2 * s + 1] = j;
             }
             continue;
         }
@@ -144,20 +210,6 @@ static void forward_slice(void *ctx, int ith, int nth) {
         }
         if (m->b) x += m->b[i] - m->b[j];
         loss += pr_fsoftplus(-x) + reg * nrm;
-        if (m->hogwild) {
-            float g = -pr_fsigmoid(-x);
-            for (int k = 0; k < d; k++) {
-                float a = pu[k], bi = qi[k], bj = qj[k];
-                pu[k] -= lr * (g * (bi - bj) + r2 * a);
-                qi[k] -= lr * (g * a + r2 * bi);
-                qj[k] -= lr * (-g * a + r2 * bj);
-            }
-            if (m->b) {
-                m->b[i] -= lr * g;
-                m->b[j] += lr * g;
-            }
-            continue;
-        }
         float g = -pr_fsigmoid(-x) * invB;
         float *restrict gu = m->gU.g + s * d, *restrict gi = m->gV.g + 2 * s * d, *restrict gj = gi + d;
         for (int k = 0; k < d; k++) {
@@ -190,6 +242,78 @@ static double bprmf_forward(pr_model *base, const pr_batch *bt) {
     m->gV.n = 2 * slots;
     m->gb.n = m->b ? 2 * slots : 0;
     return loss / bt->B;
+}
+
+/* The fused hogwild epoch: each thread takes a contiguous run of chunks of
+ * the permutation, draws a chunk's negatives into thread-local arrays (its
+ * own random stream per chunk, so the triples do not depend on the thread
+ * count), then updates, prefetching the rows of the triple AHEAD places on:
+ * U and V do not fit in L2 on Baby-sized data, and a plain update loop waits
+ * on those misses one after another. One pool hand-off per epoch. */
+enum { EPOCH_CHUNK = 256, AHEAD = 8 };
+
+typedef struct {
+    bprmf *m;
+    const pr_epoch_plan *p;
+} epoch_job;
+
+static inline void prefetch_row(const float *row, int d) {
+    for (int k = 0; k < d; k += 16) __builtin_prefetch(row + k, 1);
+}
+
+static void epoch_slice(void *ctx, int ith, int nth) {
+    epoch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_epoch_plan *p = J->p;
+    int64_t n_chunks = (p->n + EPOCH_CHUNK - 1) / EPOCH_CHUNK, c0, c1;
+    pr_split(n_chunks, ith, nth, &c0, &c1);
+    int32_t cu[EPOCH_CHUNK], ci[EPOCH_CHUNK], cj[EPOCH_CHUNK];
+    int64_t lo[EPOCH_CHUNK], hi[EPOCH_CHUNK];
+    float lr = m->opt.lr, reg = m->base.cfg->reg;
+    int d = m->d;
+    loss_acc acc = {0, 0, 1, 0};
+    for (int64_t c = c0; c < c1; c++) {
+        pr_rng r;
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x65706f6368ULL + (uint64_t)c);
+        int64_t first = c * EPOCH_CHUNK;
+        int cnt = (int)PR_MIN((int64_t)EPOCH_CHUNK, p->n - first);
+        /* gathers first, each load independent of the others, so that the
+         * misses overlap; then the draws, whose row searches depend on them */
+        for (int x = 0; x < cnt; x++) {
+            int64_t k = p->order[first + x];
+            cu[x] = p->u[k];
+            ci[x] = p->i[k];
+        }
+        for (int x = 0; x < cnt; x++) {
+            lo[x] = p->train->indptr[cu[x]];
+            hi[x] = p->train->indptr[cu[x] + 1];
+        }
+        for (int x = 0; x < cnt; x++) {
+            if (x + AHEAD < cnt) __builtin_prefetch(p->train->indices + lo[x + AHEAD]);
+            cj[x] = pr_draw_negative(p->train->indices + lo[x], hi[x] - lo[x], p->neg_items, p->n_neg_items, &r);
+        }
+        for (int x = 0; x < cnt; x++) {
+            if (x + AHEAD < cnt) {
+                prefetch_row(m->U + (int64_t)cu[x + AHEAD] * d, d);
+                prefetch_row(m->V + (int64_t)ci[x + AHEAD] * d, d);
+                prefetch_row(m->V + (int64_t)cj[x + AHEAD] * d, d);
+            }
+            hogwild_update(m, cu[x], ci[x], cj[x], lr, reg, &acc);
+        }
+    }
+    loss_acc_flush(&acc);
+    m->loss_part[ith] = acc.lin + acc.logs;
+}
+
+static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss) {
+    bprmf *m = (bprmf *)base;
+    if (!m->hogwild) return 0;
+    epoch_job J = {m, p};
+    pr_pool_run(base->pool, epoch_slice, &J);
+    double sum = 0;
+    for (int t = 0; t < pr_pool_size(base->pool); t++) sum += m->loss_part[t];
+    *loss = sum / (double)p->n;
+    return 1;
 }
 
 /* The gradient was written by forward (see forward_slice). */
@@ -238,6 +362,7 @@ const pr_model_ops pr_bprmf_ops = {
     .help = "BPR matrix factorisation; keys: bias=0|1, hogwild=0|1 (with optim=sgd)",
     .init = bprmf_init,
     .forward = bprmf_forward,
+    .run_epoch = bprmf_run_epoch,
     .backward = bprmf_backward,
     .step = bprmf_step,
     .dense_grad = bprmf_dense_grad,

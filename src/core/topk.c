@@ -75,17 +75,21 @@ static int topk_heap(const float *scores, int32_t n, int k, int32_t *idx, float 
     return h;
 }
 
-/* The threshold path, for small k (the evaluator's K = 10..50). Split the row
- * into k chunks and take each chunk's maximum: those are k distinct items, so
- * the smallest of them is a lower bound on the k-th best score. On a random
- * order only ~3.4 k items reach it (chunks of n / k items; the bound sits near
- * the top 1 / (n / k) ln(...) quantile), so a branch-free vectorised max pass,
- * a block-skipping pass that appends the candidates, and a quickselect over a
- * few dozen items replace the ~k ln(n / k) mispredicted heap insertions of the
- * heap path. When too many items tie at the bound it falls back to the heap.
- * Same result as the heap, ties included: (score, index) pairs are distinct,
- * so "better" is a strict total order. */
-enum { CAND_CAP = 1024 };
+/* The threshold path, for small k (the evaluator's K = 10..50). Deal the
+ * row's blocks of 16 round-robin into k groups and take each group's maximum:
+ * those are k distinct items, so the smallest of them is a lower bound on the
+ * k-th best score. Round-robin rather than contiguous chunks because item
+ * order carries structure in real data (ids in order of first appearance
+ * run from old, popular items to new ones): a contiguous chunk of weak
+ * items would drag the bound down. On a random order only ~3.4 k items reach
+ * the bound, so a branch-free vectorised max pass, a block-skipping pass
+ * that appends the candidates, and a quickselect over a few dozen items
+ * replace the ~k ln(n / k) mispredicted heap insertions of the heap path.
+ * When the candidate buffer fills, a quickselect keeps the k best and the
+ * threshold rises past the k-th of them. Same result as the heap, ties
+ * included: (score, index) pairs are distinct, so "better" is a strict
+ * total order. */
+enum { CAND_CAP = 1024, MAX_GROUPS = 64 };
 
 typedef struct { float s; int32_t i; } cand;
 
@@ -134,23 +138,24 @@ static inline int any_lane(i32x16 m) {
     return a != 0;
 }
 
-/* min over k chunks (whole blocks of 16; the tail joins the last) of the
- * chunk maximum; -FLT_MAX at least, so that the test s >= bound also rejects
- * -INFINITY (masked) and NaN. Needs n >= 16 k. */
-static float chunk_max_bound(const float *scores, int32_t n, int k) {
-    float bound = INFINITY;
+/* min over k groups of blocks (block b in group b mod k; the tail joins
+ * group 0) of the group's maximum; -FLT_MAX at least, so that the test
+ * s >= bound also rejects -INFINITY (masked) and NaN. Needs n >= 16 k. */
+static float group_max_bound(const float *scores, int32_t n, int k) {
+    f32x16 acc[MAX_GROUPS];
     int32_t nb = n / 16;
+    for (int c = 0; c < k; c++) acc[c] = load16(scores + 16 * c);
+    for (int32_t b = k, c = 0; b < nb; b++) {
+        f32x16 x = load16(scores + 16 * b);
+        i32x16 gt = x > acc[c]; /* NaN never greater: ignored */
+        acc[c] = (f32x16)(((i32x16)x & gt) | ((i32x16)acc[c] & ~gt));
+        if (++c == k) c = 0;
+    }
+    float bound = INFINITY;
     for (int c = 0; c < k; c++) {
-        int32_t b0 = (int32_t)((int64_t)nb * c / k), b1 = (int32_t)((int64_t)nb * (c + 1) / k);
-        f32x16 acc = load16(scores + 16 * b0);
-        for (int32_t b = b0 + 1; b < b1; b++) {
-            f32x16 x = load16(scores + 16 * b);
-            i32x16 gt = x > acc; /* NaN never greater: ignored */
-            acc = (f32x16)(((i32x16)x & gt) | ((i32x16)acc & ~gt));
-        }
         float mx = -INFINITY;
-        for (int l = 0; l < 16; l++) mx = acc[l] > mx ? acc[l] : mx;
-        if (c == k - 1)
+        for (int l = 0; l < 16; l++) mx = acc[c][l] > mx ? acc[c][l] : mx;
+        if (c == 0)
             for (int32_t j = 16 * nb; j < n; j++) mx = scores[j] > mx ? scores[j] : mx;
         bound = mx < bound ? mx : bound;
     }
@@ -166,25 +171,36 @@ static int append_candidates(const float *scores, int32_t i, int32_t end, float 
     return m;
 }
 
-/* Returns -1 when more than CAND_CAP items reach the bound. */
+/* A full buffer: keep its k best and raise *thr just past the k-th of them
+ * (every item seen so far that reached the old threshold is in the buffer, and
+ * an unseen item that ties the k-th has a higher index, so it ranks below). */
+static int keep_best(cand *buf, int m, int k, float *thr) {
+    select_best(buf, m, k);
+    float worst = buf[0].s;
+    for (int q = 1; q < k; q++) worst = buf[q].s < worst ? buf[q].s : worst;
+    float next = nextafterf(worst, INFINITY);
+    *thr = next > *thr ? next : *thr;
+    return k;
+}
+
 static int topk_threshold(const float *scores, int32_t n, int k, int32_t *idx, float *val) {
     cand buf[CAND_CAP];
-    float thr = chunk_max_bound(scores, n, k);
+    float thr = group_max_bound(scores, n, k);
     int m = 0;
     int32_t i = 0;
-    f32x16 t = {0};
-    t += thr;
     for (; i + 64 <= n; i += 64) { /* 64 at a time, then the 16-blocks that hold a candidate */
+        f32x16 t = {0};
+        t += thr;
         i32x16 m0 = load16(scores + i) >= t, m1 = load16(scores + i + 16) >= t,
                m2 = load16(scores + i + 32) >= t, m3 = load16(scores + i + 48) >= t;
         if (!any_lane(m0 | m1 | m2 | m3)) continue;
-        if (m + 64 > CAND_CAP) return -1;
+        if (m + 64 > CAND_CAP) m = keep_best(buf, m, k, &thr);
         if (any_lane(m0)) m = append_candidates(scores, i, i + 16, thr, buf, m);
         if (any_lane(m1)) m = append_candidates(scores, i + 16, i + 32, thr, buf, m);
         if (any_lane(m2)) m = append_candidates(scores, i + 32, i + 48, thr, buf, m);
         if (any_lane(m3)) m = append_candidates(scores, i + 48, i + 64, thr, buf, m);
     }
-    if (m + 64 > CAND_CAP) return -1;
+    if (m + 64 > CAND_CAP) m = keep_best(buf, m, k, &thr);
     m = append_candidates(scores, i, n, thr, buf, m);
     int h = m < k ? m : k;
     if (m > h) select_best(buf, m, h);
@@ -203,10 +219,7 @@ static int topk_threshold(const float *scores, int32_t n, int k, int32_t *idx, f
 
 int pr_topk(const float *scores, int32_t n, int k, int32_t *idx, float *val) {
     if (k <= 0) return 0;
-    if (k <= 64 && n >= 64 * k) {
-        int h = topk_threshold(scores, n, k, idx, val);
-        if (h >= 0) return h;
-    }
+    if (k <= MAX_GROUPS && n >= 16 * k) return topk_threshold(scores, n, k, idx, val);
     return topk_heap(scores, n, k, idx, val);
 }
 

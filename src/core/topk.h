@@ -1,8 +1,8 @@
 /* core/topk.h: partial top-K selection over a score row.
  *
- * O(n) for small K (a lower bound on the K-th score from K chunk maxima,
+ * O(n) for K <= 64 (a lower bound on the K-th score from K group maxima,
  * then a quickselect over the few items above it), a size-K min-heap for
- * large K or many ties: never a full sort.
+ * larger K: never a full sort.
  * Ties are broken toward the lower index, so results are deterministic and
  * match a stable descending sort (pr_topk_naive, the test reference).
  * Entries whose score is -INFINITY (masked items) are never returned; fewer

@@ -286,7 +286,7 @@ TEST(test_bprmf_fused_epoch_matches_per_sample_sgd) {
     fused_epoch_matches(1);
 }
 
-TEST(test_bprmf_hogwild_learns_and_repeats) {
+static void hogwild_learns_and_repeats(const char *order) {
     int small = t_sanitized();
     pr_dataset *d = synth_clusters(small ? 200 : 400, small ? 200 : 400, 8, 20, 0.9, 7);
     pr_pool *p1 = pr_pool_new(1), *p2 = pr_pool_new(2);
@@ -299,12 +299,14 @@ TEST(test_bprmf_hogwild_learns_and_repeats) {
     pr_error err;
     pr_config_set(&c, "optim", "sgd", &err);
     pr_config_set(&c, "hogwild", "1", &err);
+    pr_config_set(&c, "order", order, &err);
     double pop = fit_eval("mostpop", d, &c, p2, "recall@20", NULL);
     pr_snapshot s[2];
     double hog2 = fit_eval("bprmf", d, &c, p2, "recall@20", NULL);
     double hog1 = fit_eval("bprmf", d, &c, p1, "recall@20", &s[0]);
     fit_eval("bprmf", d, &c, p1, "recall@20", &s[1]);
-    fprintf(stderr, "  recall@20: mostpop %.4f hogwild 1 thread %.4f, 2 threads %.4f\n", pop, hog1, hog2);
+    fprintf(stderr, "  order=%s recall@20: mostpop %.4f hogwild 1 thread %.4f, 2 threads %.4f\n", order, pop,
+            hog1, hog2);
     CHECK(hog1 > 1.3 * pop);
     CHECK(hog2 > 1.3 * pop);
     /* one thread: no races, so the same seed gives the same model */
@@ -315,6 +317,11 @@ TEST(test_bprmf_hogwild_learns_and_repeats) {
     pr_pool_free(p1);
     pr_pool_free(p2);
     synth_free(d);
+}
+
+TEST(test_bprmf_hogwild_learns_and_repeats) {
+    hogwild_learns_and_repeats("random");
+    hogwild_learns_and_repeats("user");
 }
 
 int main(void) {

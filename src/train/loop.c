@@ -53,7 +53,10 @@ static int validate(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, 
     if (valid && valid->nnz > 0) {
         pr_scorer sc;
         pr_model_scorer(m, snap, &sc);
-        rc = pr_evaluate(&sc, valid, opts, m->pool, out, err);
+        /* AUC ranks every item of every user: skip it unless it is the stop metric */
+        pr_eval_opts o = *opts;
+        o.auc = o.auc && !strcmp(m->cfg->stop_metric, "auc");
+        rc = pr_evaluate(&sc, valid, &o, m->pool, out, err);
     }
     *secs += pr_now() - t0;
     return rc;

@@ -537,7 +537,7 @@ int cmd_fit(int argc, char **argv, pr_error *err) {
     pr_model_scorer(m, &res.best, &sc);
     pr_metrics valid = res.best_metrics, test;
     if (d->valid->nnz == 0) pr_metrics_init(&valid, eo.ks, eo.n_k);
-    else if (cold.active && (rc = pr_evaluate(&sc, d->valid, &eo, pool, &valid, err))) goto done;
+    else if ((cold.active || eo.auc) && (rc = pr_evaluate(&sc, d->valid, &eo, pool, &valid, err))) goto done;
     if (cold.has_cold_targets && (rc = pr_cold_evaluate(&sc, d->valid, cold.cold, &eo, pool, &cold.valid_r, err)))
         goto done;
     if (pr_args_has(&a, "mask-valid")) eo.mask[1] = d->valid;

@@ -1,6 +1,8 @@
 /* core/topk.h: partial top-K selection over a score row.
  *
- * A size-K min-heap keyed on (score, -index): O(n log K) and no full sort.
+ * O(n) for K <= 64 (a lower bound on the K-th score from K group maxima,
+ * then a quickselect over the few items above it), a size-K min-heap for
+ * larger K: never a full sort.
  * Ties are broken toward the lower index, so results are deterministic and
  * match a stable descending sort (pr_topk_naive, the test reference).
  * Entries whose score is -INFINITY (masked items) are never returned; fewer

@@ -9,9 +9,12 @@
  * threaded over samples and write per-sample slot gradients; step reduces
  * them per row in sample order (nn/embedding.h), so training is bit-identical
  * for any thread count. Init: Xavier normal, as MMRec's BPR. Keys: bias (0),
- * hogwild (0): with hogwild=1 and optim=sgd, backward applies each sample's
- * SGD update at once from its thread (Recht et al., NIPS 2011), skipping the
- * slot reduction: the fastest mode, not reproducible across thread counts. */
+ * hogwild (0): with hogwild=1 and optim=sgd, each sample's SGD update is
+ * applied at once, in place, from its thread (Recht et al., NIPS 2011),
+ * skipping the slot reduction. The training loop then runs whole epochs
+ * through run_epoch: sampling fused with the updates, row prefetching, one
+ * pool hand-off per epoch. The fastest mode; reproducible with one thread,
+ * not across thread counts (the races are benign, not deterministic). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +23,13 @@
 #include "core/rng.h"
 #include "models/model.h"
 #include "nn/embedding.h"
+#include "train/sampler.h"
 
 typedef struct {
     pr_model base;
     int d, bias, hogwild;
+    int by_user;               /* hogwild epochs visit users in a shuffled order, each user's pairs together */
+    int32_t *uperm;            /* (n_users) that order, reshuffled every epoch */
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
     pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
@@ -47,6 +53,12 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->d = c->d;
     m->bias = (int)pr_config_i(c, "bias", 0);
     m->hogwild = (int)pr_config_i(c, "hogwild", 0);
+    const char *order = pr_config_s(c, "order", "random");
+    if (strcmp(order, "random") && strcmp(order, "user")) {
+        rc = pr_err(err, PR_E_ARG, "bprmf: order=%s (random or user)", order);
+        goto fail;
+    }
+    m->by_user = !strcmp(order, "user");
     m->cap = c->batch;
     if ((rc = pr_embed_opt_parse(c->optim, &kind, err))) goto fail;
     pr_embed_opt_init(&m->opt, kind, c->lr);
@@ -57,7 +69,8 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->base.n_params = (int64_t)(nu + ni) * m->d + (m->bias ? ni : 0);
     m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
     m->loss_part = pr_calloc((size_t)pr_pool_size(pool), sizeof *m->loss_part);
-    if (!m->base.params || !m->loss_part) goto oom;
+    m->uperm = pr_malloc((size_t)nu, sizeof *m->uperm);
+    if (!m->base.params || !m->loss_part || !m->uperm) goto oom;
     m->U = m->base.params;
     m->V = m->U + (int64_t)nu * m->d;
     m->b = m->bias ? m->V + (int64_t)ni * m->d : NULL;
@@ -85,6 +98,62 @@ fail:
     return rc;
 }
 
+/* The loss and the SGD step of one triple in hogwild mode, in place. One
+ * exp serves both: e = exp(-|x|), sigmoid(-x) = (x >= 0 ? e : 1) / (1 + e),
+ * softplus(-x) = max(-x, 0) + log(1 + e); the log is left to the caller as
+ * a factor (1 + e) of a running product (one log per 16 samples). */
+typedef struct {
+    double lin;  /* sum of max(-x, 0) + reg |rows|^2 */
+    double logs; /* sum of log(products) */
+    float prod;  /* running product of (1 + e), < 2^16 */
+    int in_prod;
+} loss_acc;
+
+static inline void loss_acc_flush(loss_acc *a) {
+    a->logs += log((double)a->prod);
+    a->prod = 1;
+    a->in_prod = 0;
+}
+
+static inline void hogwild_update(const bprmf *m, int32_t u, int32_t i, int32_t j, float lr, float reg,
+                                  loss_acc *acc) {
+    if (i == j) return; /* a user with every item: no negative to learn from */
+    int d = m->d;
+    float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
+          *restrict qj = m->V + (int64_t)j * d;
+    float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
+    int k0 = 0;
+    for (; k0 + PR_LANES <= d; k0 += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) {
+            float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
+            ax[l] += a * (bi - bj);
+            an[l] += a * a + bi * bi + bj * bj;
+        }
+    for (int l = 0; l < PR_LANES; l++) {
+        x += ax[l];
+        nrm += an[l];
+    }
+    for (; k0 < d; k0++) {
+        x += pu[k0] * (qi[k0] - qj[k0]);
+        nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
+    }
+    if (m->b) x += m->b[i] - m->b[j];
+    float e = expf(-fabsf(x)), g = -(x >= 0 ? e : 1.0f) / (1.0f + e), r2 = 2.0f * reg;
+    acc->lin += (x < 0 ? -x : 0) + reg * nrm;
+    acc->prod *= 1.0f + e;
+    if (++acc->in_prod == 16) loss_acc_flush(acc);
+    for (int k = 0; k < d; k++) {
+        float a = pu[k], bi = qi[k], bj = qj[k];
+        pu[k] -= lr * (g * (bi - bj) + r2 * a);
+        qi[k] -= lr * (g * a + r2 * bi);
+        qj[k] -= lr * (-g * a + r2 * bj);
+    }
+    if (m->b) {
+        m->b[i] -= lr * g;
+        m->b[j] += lr * g;
+    }
+}
+
 typedef struct {
     bprmf *m;
     const pr_batch *b;
@@ -101,26 +170,32 @@ static void forward_slice(void *ctx, int ith, int nth) {
     const pr_batch *bt = J->b;
     int64_t lo, hi;
     pr_split(bt->B, ith, nth, &lo, &hi);
-    double loss = 0;
     int d = m->d;
     float reg = m->base.cfg->reg, invB = 1.0f / (float)bt->B;
-    float r2 = 2.0f * reg * (m->hogwild ? 1.0f : invB), lr = m->opt.lr;
+    if (m->hogwild) {
+        loss_acc acc = {0, 0, 1, 0};
+        for (int64_t s = lo; s < hi; s++)
+            hogwild_update(m, bt->u[s], bt->i[s], bt->j[s * bt->n_neg], m->opt.lr, reg, &acc);
+        loss_acc_flush(&acc);
+        m->loss_part[ith] = acc.lin + acc.logs;
+        return;
+    }
+    double loss = 0;
+    float r2 = 2.0f * reg * invB;
     for (int64_t s = lo; s < hi; s++) {
         int32_t u = bt->u[s], i = bt->i[s], j = bt->j[s * bt->n_neg];
         /* three distinct rows (the sampler never draws a positive as the negative,
          * but a user with every item leaves it no choice: such a sample is a no-op) */
         if (i == j) {
-            if (!m->hogwild) {
-                memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
-                memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
-                m->gU.row[s] = u;
-                m->gV.row[2 * s] = i;
-                m->gV.row[2 * s + 1] = j;
-                if (m->b) {
-                    m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
-                    m->gb.row[2 * s] = i;
-                    m->gb.row[2 * s + 1] = j;
-                }
+            memset(m->gU.g + s * d, 0, (size_t)d * sizeof(float));
+            memset(m->gV.g + 2 * s * d, 0, 2 * (size_t)d * sizeof(float));
+            m->gU.row[s] = u;
+            m->gV.row[2 * s] = i;
+            m->gV.row[2 * s + 1] = j;
+            if (m->b) {
+                m->gb.g[2 * s] = m->gb.g[2 * s + 1] = 0;
+                m->gb.row[2 * s] = i;
+                m->gb.row[2 * s + 1] = j;
             }
             continue;
         }
@@ -144,20 +219,6 @@ static void forward_slice(void *ctx, int ith, int nth) {
         }
         if (m->b) x += m->b[i] - m->b[j];
         loss += pr_fsoftplus(-x) + reg * nrm;
-        if (m->hogwild) {
-            float g = -pr_fsigmoid(-x);
-            for (int k = 0; k < d; k++) {
-                float a = pu[k], bi = qi[k], bj = qj[k];
-                pu[k] -= lr * (g * (bi - bj) + r2 * a);
-                qi[k] -= lr * (g * a + r2 * bi);
-                qj[k] -= lr * (-g * a + r2 * bj);
-            }
-            if (m->b) {
-                m->b[i] -= lr * g;
-                m->b[j] += lr * g;
-            }
-            continue;
-        }
         float g = -pr_fsigmoid(-x) * invB;
         float *restrict gu = m->gU.g + s * d, *restrict gi = m->gV.g + 2 * s * d, *restrict gj = gi + d;
         for (int k = 0; k < d; k++) {
@@ -190,6 +251,132 @@ static double bprmf_forward(pr_model *base, const pr_batch *bt) {
     m->gV.n = 2 * slots;
     m->gb.n = m->b ? 2 * slots : 0;
     return loss / bt->B;
+}
+
+/* The fused hogwild epoch: each thread takes a contiguous run of chunks of
+ * the permutation, draws a chunk's negatives into thread-local arrays (its
+ * own random stream per chunk, so the triples do not depend on the thread
+ * count), then updates, prefetching the rows of the triple AHEAD places on:
+ * U and V do not fit in L2 on Baby-sized data, and a plain update loop waits
+ * on those misses one after another. One pool hand-off per epoch. */
+enum { EPOCH_CHUNK = 256, AHEAD = 8 };
+
+typedef struct {
+    bprmf *m;
+    const pr_epoch_plan *p;
+} epoch_job;
+
+static inline void prefetch_row(const float *row, int d) {
+    for (int k = 0; k < d; k += 16) __builtin_prefetch(row + k, 1);
+}
+
+static void epoch_slice(void *ctx, int ith, int nth) {
+    epoch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_epoch_plan *p = J->p;
+    int64_t n_chunks = (p->n + EPOCH_CHUNK - 1) / EPOCH_CHUNK, c0, c1;
+    pr_split(n_chunks, ith, nth, &c0, &c1);
+    int32_t cu[EPOCH_CHUNK], ci[EPOCH_CHUNK], cj[EPOCH_CHUNK];
+    int64_t lo[EPOCH_CHUNK], hi[EPOCH_CHUNK];
+    float lr = m->opt.lr, reg = m->base.cfg->reg;
+    int d = m->d;
+    loss_acc acc = {0, 0, 1, 0};
+    for (int64_t c = c0; c < c1; c++) {
+        pr_rng r;
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x65706f6368ULL + (uint64_t)c);
+        int64_t first = c * EPOCH_CHUNK;
+        int cnt = (int)PR_MIN((int64_t)EPOCH_CHUNK, p->n - first);
+        /* gathers first, each load independent of the others, so that the
+         * misses overlap; then the draws, whose row searches depend on them */
+        for (int x = 0; x < cnt; x++) {
+            int64_t k = p->order[first + x];
+            cu[x] = p->u[k];
+            ci[x] = p->i[k];
+        }
+        for (int x = 0; x < cnt; x++) {
+            lo[x] = p->train->indptr[cu[x]];
+            hi[x] = p->train->indptr[cu[x] + 1];
+        }
+        for (int x = 0; x < cnt; x++) {
+            if (x + AHEAD < cnt) __builtin_prefetch(p->train->indices + lo[x + AHEAD]);
+            cj[x] = pr_draw_negative(p->train->indices + lo[x], hi[x] - lo[x], p->neg_items, p->n_neg_items, &r);
+        }
+        for (int x = 0; x < cnt; x++) {
+            if (x + AHEAD < cnt) {
+                prefetch_row(m->U + (int64_t)cu[x + AHEAD] * d, d);
+                prefetch_row(m->V + (int64_t)ci[x + AHEAD] * d, d);
+                prefetch_row(m->V + (int64_t)cj[x + AHEAD] * d, d);
+            }
+            hogwild_update(m, cu[x], ci[x], cj[x], lr, reg, &acc);
+        }
+    }
+    loss_acc_flush(&acc);
+    m->loss_part[ith] = acc.lin + acc.logs;
+}
+
+/* order=user: thread t takes a contiguous run of the shuffled users and
+ * visits each user's training pairs together, so her row of U stays in L1
+ * while V (the smaller table) is prefetched: on Baby-sized data U alone
+ * (5 MB) overflows L2 and costs a miss per sample in random order. The
+ * samples are the same multiset as in random order; only their sequence is
+ * less mixed (a user's updates come in a burst). */
+static void epoch_slice_by_user(void *ctx, int ith, int nth) {
+    epoch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_epoch_plan *p = J->p;
+    const pr_csr *t = p->train;
+    int64_t a, b;
+    pr_split(t->n_rows, ith, nth, &a, &b);
+    int32_t cj[EPOCH_CHUNK];
+    float lr = m->opt.lr, reg = m->base.cfg->reg;
+    int d = m->d;
+    loss_acc acc = {0, 0, 1, 0};
+    for (int64_t q = a; q < b; q++) {
+        int32_t u = m->uperm[q];
+        const int32_t *pos = t->indices + t->indptr[u];
+        int64_t n = pr_csr_row_len(t, u);
+        pr_rng r;
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x75736572ULL + (uint64_t)q);
+        for (int64_t c0 = 0; c0 < n; c0 += EPOCH_CHUNK) {
+            int cnt = (int)PR_MIN((int64_t)EPOCH_CHUNK, n - c0);
+            for (int x = 0; x < cnt; x++) cj[x] = pr_draw_negative(pos, n, p->neg_items, p->n_neg_items, &r);
+            for (int x = 0; x < cnt; x++) {
+                if (x + 2 < cnt) {
+                    prefetch_row(m->V + (int64_t)pos[c0 + x + 2] * d, d);
+                    prefetch_row(m->V + (int64_t)cj[x + 2] * d, d);
+                }
+                hogwild_update(m, u, pos[c0 + x], cj[x], lr, reg, &acc);
+            }
+        }
+        if (q + 1 < b) prefetch_row(m->U + (int64_t)m->uperm[q + 1] * d, d);
+    }
+    loss_acc_flush(&acc);
+    m->loss_part[ith] = acc.lin + acc.logs;
+}
+
+/* A fresh shuffle of the users for this epoch (Fisher-Yates, seeded by epoch). */
+static void shuffle_users(bprmf *m, const pr_epoch_plan *p) {
+    int32_t n = m->base.data->n_users;
+    pr_rng r;
+    pr_rng_init(&r, p->seed, 0x7573686675ULL + (uint64_t)p->epoch);
+    for (int32_t k = 0; k < n; k++) m->uperm[k] = k;
+    for (int32_t k = n - 1; k > 0; k--) {
+        int32_t j = (int32_t)pr_rng_below(&r, (uint32_t)k + 1), tmp = m->uperm[k];
+        m->uperm[k] = m->uperm[j];
+        m->uperm[j] = tmp;
+    }
+}
+
+static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss) {
+    bprmf *m = (bprmf *)base;
+    if (!m->hogwild) return 0;
+    epoch_job J = {m, p};
+    if (m->by_user) shuffle_users(m, p);
+    pr_pool_run(base->pool, m->by_user ? epoch_slice_by_user : epoch_slice, &J);
+    double sum = 0;
+    for (int t = 0; t < pr_pool_size(base->pool); t++) sum += m->loss_part[t];
+    *loss = sum / (double)p->n;
+    return 1;
 }
 
 /* The gradient was written by forward (see forward_slice). */
@@ -230,14 +417,16 @@ static void bprmf_free(pr_model *base) {
     pr_rowgrad_deinit(&m->gb);
     pr_free_aligned(m->base.params);
     free(m->loss_part);
+    free(m->uperm);
     free(m);
 }
 
 const pr_model_ops pr_bprmf_ops = {
     .name = "bprmf",
-    .help = "BPR matrix factorisation; keys: bias=0|1, hogwild=0|1 (with optim=sgd)",
+    .help = "BPR matrix factorisation; keys: bias=0|1, hogwild=0|1 (with optim=sgd), order=random|user (hogwild epochs)",
     .init = bprmf_init,
     .forward = bprmf_forward,
+    .run_epoch = bprmf_run_epoch,
     .backward = bprmf_backward,
     .step = bprmf_step,
     .dense_grad = bprmf_dense_grad,

@@ -760,6 +760,9 @@ typedef struct {
 static double mapped_forward(pr_model *m, const pr_batch *b) { return INNER(m)->ops->forward(INNER(m), b); }
 static void mapped_backward(pr_model *m, const pr_batch *b) { INNER(m)->ops->backward(INNER(m), b); }
 static void mapped_step(pr_model *m, const pr_batch *b) { INNER(m)->ops->step(INNER(m), b); }
+static int mapped_run_epoch(pr_model *m, const struct pr_epoch_plan *p, double *loss) {
+    return INNER(m)->ops->run_epoch(INNER(m), p, loss);
+}
 static int mapped_epoch_begin(pr_model *m, int e, pr_error *err) { return INNER(m)->ops->epoch_begin(INNER(m), e, err); }
 static int mapped_fit(pr_model *m, pr_error *err) { return INNER(m)->ops->fit(INNER(m), err); }
 static void mapped_dense_grad(pr_model *m, float *g) { INNER(m)->ops->dense_grad(INNER(m), g); }
@@ -918,6 +921,7 @@ static int wrap(pr_model *inner, const pr_mapper_opts *o, int own, pr_model **ou
     w->ops.forward = inner->ops->forward ? mapped_forward : NULL;
     w->ops.backward = inner->ops->backward ? mapped_backward : NULL;
     w->ops.step = inner->ops->step ? mapped_step : NULL;
+    w->ops.run_epoch = inner->ops->run_epoch ? mapped_run_epoch : NULL;
     w->ops.epoch_begin = inner->ops->epoch_begin ? mapped_epoch_begin : NULL;
     w->ops.fit = inner->ops->fit ? mapped_fit : NULL;
     w->ops.dense_grad = inner->ops->dense_grad ? mapped_dense_grad : NULL;

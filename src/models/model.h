@@ -85,6 +85,7 @@ int pr_snapshot_copy(pr_snapshot *dst, const pr_snapshot *src); /* parts include
 /* ---- the model ------------------------------------------------------------ */
 
 typedef struct pr_model pr_model;
+struct pr_epoch_plan; /* train/sampler.h */
 
 typedef struct pr_model_ops {
     const char *name;     /* registry name: "mostpop", "itemknn", "bprmf", ... */
@@ -99,6 +100,11 @@ typedef struct pr_model_ops {
     void (*backward)(pr_model *m, const pr_batch *b);
     /* Apply the gradients; NULL = generic Adam/SGD over the flat block. */
     void (*step)(pr_model *m, const pr_batch *b);
+    /* Optional fused epoch: draws the negatives and applies the updates in one
+     * pass over the plan's permutation, one pool hand-off per epoch (hogwild
+     * SGD). Returns 1 and the epoch's mean loss when it ran, 0 when the
+     * model's configuration trains through forward/backward/step. */
+    int (*run_epoch)(pr_model *m, const struct pr_epoch_plan *p, double *loss);
     /* Called before each epoch (e.g. graph propagation caches); may be NULL. */
     int (*epoch_begin)(pr_model *m, int epoch, pr_error *err);
     /* Closed-form models: fit on the training matrix. NULL for gradient models. */

@@ -28,6 +28,9 @@ typedef struct {
 static double pw_forward(pr_model *m, const pr_batch *b) { return INNER(m)->ops->forward(INNER(m), b); }
 static void pw_backward(pr_model *m, const pr_batch *b) { INNER(m)->ops->backward(INNER(m), b); }
 static void pw_step(pr_model *m, const pr_batch *b) { INNER(m)->ops->step(INNER(m), b); }
+static int pw_run_epoch(pr_model *m, const struct pr_epoch_plan *p, double *loss) {
+    return INNER(m)->ops->run_epoch(INNER(m), p, loss);
+}
 static int pw_epoch_begin(pr_model *m, int e, pr_error *err) { return INNER(m)->ops->epoch_begin(INNER(m), e, err); }
 static void pw_dense_grad(pr_model *m, float *g) { INNER(m)->ops->dense_grad(INNER(m), g); }
 static int pw_tower_save(const pr_model *m, pr_buf *b) { return INNER(m)->ops->tower_save(INNER(m), b); }
@@ -137,6 +140,7 @@ int pr_partw_model_new(pr_model *inner, pr_model **out, pr_error *err) {
     w->ops.forward = pw_forward;
     w->ops.backward = inner->ops->backward ? pw_backward : NULL;
     w->ops.step = inner->ops->step ? pw_step : NULL;
+    w->ops.run_epoch = inner->ops->run_epoch ? pw_run_epoch : NULL;
     w->ops.epoch_begin = inner->ops->epoch_begin ? pw_epoch_begin : NULL;
     w->ops.dense_grad = inner->ops->dense_grad ? pw_dense_grad : NULL;
     w->ops.tower_save = inner->ops->tower_save ? pw_tower_save : NULL;

@@ -53,7 +53,10 @@ static int validate(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, 
     if (valid && valid->nnz > 0) {
         pr_scorer sc;
         pr_model_scorer(m, snap, &sc);
-        rc = pr_evaluate(&sc, valid, opts, m->pool, out, err);
+        /* AUC ranks every item of every user: skip it unless it is the stop metric */
+        pr_eval_opts o = *opts;
+        o.auc = o.auc && !strcmp(m->cfg->stop_metric, "auc");
+        rc = pr_evaluate(&sc, valid, &o, m->pool, out, err);
     }
     *secs += pr_now() - t0;
     return rc;
@@ -141,6 +144,16 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
         double t0 = pr_now(), loss = 0;
         if (m->ops->epoch_begin && (rc = m->ops->epoch_begin(m, epoch, err))) goto done;
         int64_t n_batches = pr_sampler_epoch(&smp, epoch);
+        pr_epoch_plan plan;
+        pr_sampler_plan(&smp, &plan);
+        if (m->ops->run_epoch && m->ops->run_epoch(m, &plan, &loss)) {
+            if (!isfinite(loss)) {
+                rc = pr_err(err, PR_E_NUMERIC, "%s: loss is %g at epoch %d (try a smaller lr)", m->ops->name,
+                            loss, epoch);
+                goto done;
+            }
+            n_batches = 0;
+        }
         pr_progress prog;
         pr_progress_init(&prog, "  batches", n_batches);
         for (int64_t b = 0; b < n_batches; b++) {
@@ -161,7 +174,7 @@ int pr_train(pr_model *m, const pr_csr *valid, const pr_eval_opts *opts, pr_trai
         double secs = pr_now() - t0;
         res->train_seconds += secs;
         res->epochs_run = epoch;
-        pr_epoch_log e = {epoch, loss / (double)n_batches, NAN, secs, (double)smp.n / secs};
+        pr_epoch_log e = {epoch, n_batches ? loss / (double)n_batches : loss, NAN, secs, (double)smp.n / secs};
         int last = epoch == c->epochs;
         if (has_valid && (epoch % c->eval_every == 0 || last)) {
             if ((rc = validate(m, valid, opts, &cur, &met, &res->eval_seconds, err))) goto done;

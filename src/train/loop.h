@@ -27,7 +27,7 @@ typedef struct pr_epoch_log {
 typedef struct pr_train_result {
     int best_epoch, epochs_run;
     double best_valid;         /* stop metric at the best epoch */
-    pr_metrics best_metrics;   /* validation metrics at the best epoch */
+    pr_metrics best_metrics;   /* validation metrics at the best epoch (no AUC unless it is the stop metric) */
     pr_snapshot best;          /* best snapshot (owned); empty for score-only models */
     double train_seconds, eval_seconds;
     pr_epoch_log *log;         /* (n_log) owned */

@@ -90,17 +90,17 @@ static void sample_slice(void *ctx, int ith, int nth) {
             int32_t u = s->pos_u[k];
             s->u[x] = u;
             s->i[x] = s->pos_i[k];
-            int64_t row_len = pr_csr_row_len(t, u);
-            for (int q = 0; q < s->n_neg; q++) {
-                int32_t j;
-                int tries = 0;
-                /* a user who has everything keeps the last draw rather than looping forever */
-                do j = s->neg_items[pr_rng_below(&r, (uint32_t)s->n_neg_items)];
-                while (row_len > 0 && pr_csr_has(t, u, j) && ++tries < 1000);
-                s->j[x * s->n_neg + q] = j;
-            }
+            const int32_t *pos = t->indices + t->indptr[u];
+            int64_t n_pos = pr_csr_row_len(t, u);
+            for (int q = 0; q < s->n_neg; q++)
+                s->j[x * s->n_neg + q] = pr_draw_negative(pos, n_pos, s->neg_items, s->n_neg_items, &r);
         }
     }
+}
+
+void pr_sampler_plan(const pr_sampler *s, pr_epoch_plan *p) {
+    *p = (pr_epoch_plan){s->n, s->pos_u, s->pos_i, s->order, s->train, s->neg_items, s->n_neg_items,
+                         s->seed, s->epoch};
 }
 
 void pr_sampler_batch(pr_sampler *s, int64_t b, pr_pool *pool, pr_batch *out) {

@@ -14,6 +14,7 @@
 #include "core/csr.h"
 #include "core/err.h"
 #include "core/pool.h"
+#include "core/rng.h"
 #include "models/model.h"
 
 typedef struct pr_sampler {
@@ -28,6 +29,52 @@ typedef struct pr_sampler {
     int32_t *neg_items;        /* (n_neg_items) items negatives are drawn from */
     int32_t n_neg_items;
 } pr_sampler;
+
+/* Is c among the sorted pos[0..n)? Training rows are short (a few to a few
+ * hundred items): a branch-free scan up to 32 entries, a binary search
+ * beyond. Inline: it runs once per drawn negative. */
+static inline int pr_sorted_has(const int32_t *pos, int64_t n, int32_t c) {
+    if (n <= 32) {
+        int hit = 0;
+        for (int64_t q = 0; q < n; q++) hit |= pos[q] == c;
+        return hit;
+    }
+    int64_t a = 0, b = n;
+    while (a < b) {
+        int64_t mid = (a + b) >> 1;
+        if (pos[mid] < c) a = mid + 1;
+        else b = mid;
+    }
+    return a < n && pos[a] == c;
+}
+
+/* One negative for a user whose sorted training positives are pos[0..n):
+ * uniform over neg_items, rejecting positives. A user who has everything
+ * keeps the last draw rather than looping forever. */
+static inline int32_t pr_draw_negative(const int32_t *pos, int64_t n, const int32_t *neg_items,
+                                       int32_t n_neg_items, pr_rng *r) {
+    int32_t j;
+    int tries = 0;
+    do j = neg_items[pr_rng_below(r, (uint32_t)n_neg_items)];
+    while (n > 0 && pr_sorted_has(pos, n, j) && ++tries < 1000);
+    return j;
+}
+
+/* What a fused epoch (pr_model_ops.run_epoch) needs to sample by itself:
+ * the epoch's permutation of the training pairs and the negative pool. */
+typedef struct pr_epoch_plan {
+    int64_t n;                 /* training pairs */
+    const int32_t *u, *i;      /* (n) pair k = (u[k], i[k]) */
+    const int64_t *order;      /* (n) this epoch's permutation of the pairs */
+    const pr_csr *train;       /* positives, rejected as negatives */
+    const int32_t *neg_items;  /* (n_neg_items) */
+    int32_t n_neg_items;
+    uint64_t seed;
+    int epoch;
+} pr_epoch_plan;
+
+/* The plan of the current epoch (views into s; valid until the next epoch). */
+void pr_sampler_plan(const pr_sampler *s, pr_epoch_plan *p);
 
 /* neg_pool (n_items) marks items that may be drawn as negatives; NULL = all. */
 int pr_sampler_init(pr_sampler *s, const pr_csr *train, int batch, int n_neg, uint64_t seed,

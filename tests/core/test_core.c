@@ -31,17 +31,26 @@ TEST(test_rng_reproducible) {
 TEST(test_topk_matches_sort) {
     pr_rng r;
     pr_rng_init(&r, 7, 0);
-    enum { N = 1000 };
-    float s[N];
-    for (int trial = 0; trial < 50; trial++) {
-        for (int i = 0; i < N; i++) {
-            s[i] = (float)pr_rng_below(&r, 50); /* many ties */
+    enum { N = 8000 };
+    static float s[N];
+    int32_t i1[200], i2[200];
+    float v1[200], v2[200];
+    /* both paths (threshold for k <= 64 and n >= 16 k, with buffer overflows
+     * on sorted and flat rows; heap otherwise), ties, masks, NaN */
+    for (int trial = 0; trial < 160; trial++) {
+        int n = 1 + (int)pr_rng_below(&r, N), ties = trial % 2;
+        int k = trial % 3 ? 1 + (int)pr_rng_below(&r, 64) : 65 + (int)pr_rng_below(&r, 135);
+        for (int i = 0; i < n; i++) {
+            s[i] = ties ? (float)pr_rng_below(&r, 50) : pr_rng_normal(&r);
+            if (trial % 7 == 3) s[i] = (float)i; /* ascending: every item is a candidate */
+            if (trial % 11 == 5) s[i] = 0.5f;    /* flat: everything ties */
+            /* one group of blocks (every k-th block of 16) far below the rest:
+             * the bound is weak, the buffer overflows, varied scores follow */
+            if (trial % 5 == 1 && (i / 16) % k == 0) s[i] -= 100;
             if (pr_rng_below(&r, 10) == 0) s[i] = -INFINITY;
+            if (pr_rng_below(&r, 97) == 0) s[i] = NAN;
         }
-        int k = 1 + (int)pr_rng_below(&r, 40);
-        int32_t i1[64], i2[64];
-        float v1[64], v2[64];
-        int n1 = pr_topk(s, N, k, i1, v1), n2 = pr_topk_naive(s, N, k, i2, v2);
+        int n1 = pr_topk(s, n, k, i1, v1), n2 = pr_topk_naive(s, n, k, i2, v2);
         CHECK_EQ_INT(n1, n2);
         for (int j = 0; j < n1 && j < n2; j++) {
             CHECK_EQ_INT(i1[j], i2[j]);
@@ -54,6 +63,7 @@ TEST(test_topk_matches_sort) {
     CHECK_EQ_INT(pr_topk(few, 4, 10, idx, val), 2);
     CHECK_EQ_INT(idx[0], 2);
     CHECK_EQ_INT(idx[1], 0);
+    CHECK_EQ_INT(pr_topk(few, 4, 0, idx, val), 0);
 }
 
 TEST(test_csr_build_transpose) {

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "t.h"
 #include "train/loop.h"
+#include "train/sampler.h"
 
 static pr_model *make(const char *name, const pr_dataset *d, pr_config *c, pr_pool *pool) {
     pr_error err;
@@ -187,6 +188,142 @@ TEST(test_bprmf_bit_identical) {
     synth_free(d);
 }
 
+/* Every user has every item but one, so each training pair's negative is
+ * forced: the fused hogwild epoch and per-sample deterministic SGD (batch 1)
+ * then see the same triples in the same order (the epoch's permutation) and
+ * must land on the same vectors; with lr = 0 the epoch's loss must equal the
+ * BPR loss of the initial vectors, computed here in double. */
+static pr_dataset *forced_negatives(int n) {
+    int32_t u[64], it[64];
+    int8_t lab[64];
+    int64_t k = 0;
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++)
+            if (b != a) { u[k] = a; it[k] = b; lab[k++] = 0; }
+    return synth_from_coo(n, n, k, u, it, lab);
+}
+
+static pr_model *sgd_model(const pr_dataset *d, int hogwild, float lr, int bias, pr_pool *pool) {
+    pr_config c;
+    pr_config_defaults(&c);
+    c.d = 20; /* not a multiple of the 16 lanes: the tail loops run too */
+    c.batch = 1;
+    c.lr = lr;
+    c.reg = 0.01f;
+    pr_error err;
+    pr_config_set(&c, "optim", "sgd", &err);
+    if (hogwild) pr_config_set(&c, "hogwild", "1", &err);
+    if (bias) pr_config_set(&c, "bias", "1", &err);
+    static pr_config keep[2];
+    keep[hogwild] = c; /* the model borrows its config */
+    return make("bprmf", d, &keep[hogwild], pool);
+}
+
+static void fused_epoch_matches(int bias) {
+    pr_dataset *d = forced_negatives(6);
+    pr_pool *pool = pr_pool_new(1);
+    pr_model *h = sgd_model(d, 1, 0.0f, bias, pool), *s = sgd_model(d, 0, 0.3f, bias, pool);
+    CHECK(h && s && h->ops->run_epoch);
+    if (!h || !s) return;
+    pr_error err;
+    pr_sampler smp;
+    CHECK(pr_sampler_init(&smp, d->train, 1, 1, 9, NULL, &err) == 0);
+    pr_sampler_epoch(&smp, 1);
+    pr_epoch_plan plan;
+    pr_sampler_plan(&smp, &plan);
+    /* lr = 0: the loss of the initial vectors */
+    const float *U = h->params, *V = h->params + (int64_t)d->n_users * 20;
+    double want = 0, reg = 0.01;
+    for (int64_t k = 0; k < plan.n; k++) {
+        int32_t u = plan.u[k], i = plan.i[k], j = u; /* the only item u lacks */
+        double x = 0, nrm = 0;
+        for (int q = 0; q < 20; q++) {
+            x += (double)U[u * 20 + q] * (V[i * 20 + q] - V[j * 20 + q]);
+            nrm += (double)U[u * 20 + q] * U[u * 20 + q] + (double)V[i * 20 + q] * V[i * 20 + q] +
+                   (double)V[j * 20 + q] * V[j * 20 + q];
+        }
+        want += log1p(exp(-x)) + reg * nrm;
+    }
+    want /= (double)plan.n;
+    double got = NAN;
+    CHECK_EQ_INT(h->ops->run_epoch(h, &plan, &got), 1);
+    CHECK_NEAR(got, want, 1e-5 * want);
+    /* lr = 0.3: the same path as per-sample SGD over the same order */
+    h->ops->free(h);
+    h = sgd_model(d, 1, 0.3f, bias, pool);
+    if (bias) /* nonzero biases, the same in both */
+        for (int32_t i = 0; i < d->n_items; i++)
+            h->params[h->n_params - d->n_items + i] = s->params[s->n_params - d->n_items + i] = 0.1f * (float)i;
+    CHECK(memcmp(h->params, s->params, (size_t)h->n_params * sizeof(float)) == 0); /* same init */
+    float *init = malloc((size_t)h->n_params * sizeof *init);
+    memcpy(init, h->params, (size_t)h->n_params * sizeof *init);
+    h->ops->run_epoch(h, &plan, &got);
+    CHECK_EQ_INT(s->ops->run_epoch(s, &plan, &got), 0); /* not hogwild: the batch path */
+    for (int64_t b = 0; b < plan.n; b++) {
+        int32_t bu = plan.u[plan.order[b]], bi = plan.i[plan.order[b]], bj = bu;
+        pr_batch bt = {1, 1, &bu, &bi, &bj, 1};
+        s->ops->forward(s, &bt);
+        s->ops->backward(s, &bt);
+        s->ops->step(s, &bt);
+    }
+    double worst = 0;
+    for (int64_t k = 0; k < h->n_params; k++) worst = fmax(worst, fabs(h->params[k] - s->params[k]));
+    CHECK(worst < 1e-5);
+    if (worst >= 1e-5) fprintf(stderr, "  worst difference %g\n", worst);
+    double moved = 0; /* and the epoch did move them */
+    for (int64_t k = 0; k < h->n_params; k++) moved = fmax(moved, fabs(h->params[k] - init[k]));
+    CHECK(moved > 0.01);
+    free(init);
+    pr_sampler_deinit(&smp);
+    h->ops->free(h);
+    s->ops->free(s);
+    pr_pool_free(pool);
+    synth_free(d);
+}
+
+TEST(test_bprmf_fused_epoch_matches_per_sample_sgd) {
+    fused_epoch_matches(0);
+    fused_epoch_matches(1);
+}
+
+static void hogwild_learns_and_repeats(const char *order) {
+    int small = t_sanitized();
+    pr_dataset *d = synth_clusters(small ? 200 : 400, small ? 200 : 400, 8, 20, 0.9, 7);
+    pr_pool *p1 = pr_pool_new(1), *p2 = pr_pool_new(2);
+    pr_config c;
+    pr_config_defaults(&c);
+    c.epochs = small ? 15 : 30;
+    c.batch = 256;
+    c.lr = 0.05f;
+    c.patience = 50;
+    pr_error err;
+    pr_config_set(&c, "optim", "sgd", &err);
+    pr_config_set(&c, "hogwild", "1", &err);
+    pr_config_set(&c, "order", order, &err);
+    double pop = fit_eval("mostpop", d, &c, p2, "recall@20", NULL);
+    pr_snapshot s[2];
+    double hog2 = fit_eval("bprmf", d, &c, p2, "recall@20", NULL);
+    double hog1 = fit_eval("bprmf", d, &c, p1, "recall@20", &s[0]);
+    fit_eval("bprmf", d, &c, p1, "recall@20", &s[1]);
+    fprintf(stderr, "  order=%s recall@20: mostpop %.4f hogwild 1 thread %.4f, 2 threads %.4f\n", order, pop,
+            hog1, hog2);
+    CHECK(hog1 > 1.3 * pop);
+    CHECK(hog2 > 1.3 * pop);
+    /* one thread: no races, so the same seed gives the same model */
+    size_t nu = (size_t)d->n_users * c.d * sizeof(float);
+    CHECK(memcmp(s[0].U, s[1].U, nu) == 0);
+    pr_snapshot_free(&s[0]);
+    pr_snapshot_free(&s[1]);
+    pr_pool_free(p1);
+    pr_pool_free(p2);
+    synth_free(d);
+}
+
+TEST(test_bprmf_hogwild_learns_and_repeats) {
+    hogwild_learns_and_repeats("random");
+    hogwild_learns_and_repeats("user");
+}
+
 int main(void) {
     pr_log_set_level(0);
     RUN(test_mostpop_ranks_by_count);
@@ -195,5 +332,7 @@ int main(void) {
     RUN(test_bprmf_gradcheck_bias);
     RUN(test_bprmf_beats_mostpop_on_planted_structure);
     RUN(test_bprmf_bit_identical);
+    RUN(test_bprmf_fused_epoch_matches_per_sample_sgd);
+    RUN(test_bprmf_hogwild_learns_and_repeats);
     return t_done();
 }

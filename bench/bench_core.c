@@ -73,8 +73,8 @@ static double plain_loop(const pr_dataset *d, int dim) {
     return rate;
 }
 
-static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, int hogwild, int batch,
-                         int epochs) {
+static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, int hogwild, const char *order,
+                         int batch, int epochs) {
     pr_config c;
     pr_config_defaults(&c);
     c.epochs = epochs;
@@ -82,6 +82,7 @@ static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, 
     pr_error err;
     pr_config_set(&c, "optim", optim, &err);
     if (hogwild) pr_config_set(&c, "hogwild", "1", &err);
+    if (order) pr_config_set(&c, "order", order, &err);
     if (!strcmp(optim, "sgd")) c.lr = 0.05f;
     pr_model *m;
     if (pr_model_new(pr_model_find("bprmf"), d, NULL, &c, pool, &m, &err)) return 0;
@@ -109,23 +110,28 @@ int main(int argc, char **argv) {
     printf("| sgemm 1024^3 | %.1f GFLOP/s (%d threads) | %.1f GFLOP/s (1 thread) | |\n", peak, threads, peak1);
     double plain = plain_loop(d, 64);
     printf("| plain BPR SGD loop, 1 thread | %.2f M updates/s | | |\n", plain / 1e6);
-    const struct { const char *optim; int hog, batch; const char *label; } modes[] = {
-        {"sgd", 1, 16384, "BPR-MF sgd hogwild, batch 16384"},
-        {"sgd", 0, 16384, "BPR-MF sgd, deterministic, batch 16384"},
-        {"adam", 0, 2048, "BPR-MF lazy adam, deterministic, batch 2048"},
-        {"adam-dense", 0, 2048, "BPR-MF dense adam (PyTorch semantics), batch 2048"},
+    const struct { const char *optim; int hog; const char *order; int batch; const char *label; } modes[] = {
+        {"sgd", 1, "random", 16384, "BPR-MF sgd hogwild (fused epochs), random order"},
+        {"sgd", 1, "user", 16384, "BPR-MF sgd hogwild (fused epochs), order=user"},
+        {"sgd", 0, NULL, 16384, "BPR-MF sgd, deterministic, batch 16384"},
+        {"adam", 0, NULL, 2048, "BPR-MF lazy adam, deterministic, batch 2048"},
+        {"adam-dense", 0, NULL, 2048, "BPR-MF dense adam (PyTorch semantics), batch 2048"},
     };
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
-        double r = train_rate(d, pool, modes[k].optim, modes[k].hog, modes[k].batch, 3);
+        double r = train_rate(d, pool, modes[k].optim, modes[k].hog, modes[k].order, modes[k].batch,
+                              modes[k].hog ? 20 : 3);
         printf("| %s | %.2f M samples/s | plain loop x %d threads = %.2f M/s | %.2f |\n", modes[k].label,
                r / 1e6, threads, threads * plain / 1e6, r / (threads * plain));
     }
-    /* one thread: no pool hand-offs, so the per-thread cost against the plain
-     * loop shows even when the machine is shared */
+    /* one thread: no pool hand-offs and no sharing, the per-thread cost
+     * against the plain loop */
     pr_pool *one = pr_pool_new(1);
-    double r1 = train_rate(d, one, "sgd", 1, 16384, 3);
-    printf("| BPR-MF sgd hogwild, 1 thread | %.2f M samples/s | plain loop, 1 thread = %.2f M/s | %.2f |\n",
-           r1 / 1e6, plain / 1e6, r1 / plain);
+    const char *orders[] = {"random", "user"};
+    for (int o = 0; o < 2; o++) {
+        double r1 = train_rate(d, one, "sgd", 1, orders[o], 16384, 20);
+        printf("| BPR-MF sgd hogwild, %s order, 1 thread | %.2f M samples/s | plain loop, 1 thread = %.2f M/s | %.2f |\n",
+               orders[o], r1 / 1e6, plain / 1e6, r1 / plain);
+    }
     pr_pool_free(one);
     /* full ranking of every test user with top-20 */
     pr_snapshot s;

@@ -19,6 +19,7 @@
 #include "eval/cold.h"
 #include "eval/evaluator.h"
 #include "models/mapper.h"
+#include "models/modelfile.h"
 #include "models/model.h"
 #include "nn/gradcheck.h"
 #include "t.h"
@@ -436,6 +437,58 @@ TEST(test_tower_roundtrip_and_refusals) {
     synth_mm_free(&s);
 }
 
+/* The model file keeps the tower: reopened, it places every item where the
+ * saved V has it, and an item added through it is recommended like one. */
+TEST(test_model_file_round_trip) {
+    const char *path = "build/test_metricknn.model";
+    synth_mm s;
+    tiny(&s);
+    pr_config c;
+    pr_config_defaults(&c);
+    c.d = 3;
+    set(&c, "mod_w", "1,0.5");
+    pr_error err;
+    pr_model *m = make(&s, &c, &err);
+    CHECK(m != NULL);
+    if (!m) { synth_mm_free(&s); return; }
+    pr_rng r;
+    pr_rng_init(&r, 9, 10);
+    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+    pr_snapshot snap;
+    CHECK_EQ_INT(m->ops->snapshot(m, &snap, &err), 0);
+    CHECK_EQ_INT(pr_modelfile_save(path, m, &snap, NULL, NULL, &err), 0);
+    pr_recsys rs;
+    CHECK_EQ_INT(pr_recsys_open(&rs, path, &err), 0);
+    CHECK(rs.tower != NULL);
+    if (!rs.tower) { pr_snapshot_free(&snap); m->ops->free(m); synth_mm_free(&s); return; }
+    CHECK_STR(rs.tower->ops->name, "metricknn");
+    CHECK_EQ_INT(rs.d, snap.d);
+    float *v = malloc((size_t)rs.d * sizeof *v), bias;
+    int same = 1;
+    for (int32_t i = 0; i < rs.n_items; i++) {
+        const float *x[PR_MAX_MODALITIES];
+        pr_features_row(s.f, i, x);
+        same &= rs.tower->ops->encode(rs.tower, x, v, &bias, &err) == 0 &&
+                memcmp(v, rs.V + (int64_t)i * rs.d, (size_t)rs.d * sizeof *v) == 0;
+    }
+    CHECK(same);
+    /* a copy of item 0's content, added under a new id, scores as item 0 */
+    const float *x[PR_MAX_MODALITIES];
+    pr_features_row(s.f, 0, x);
+    CHECK_EQ_INT(rs.tower->ops->encode(rs.tower, x, v, &bias, &err), 0);
+    pr_recsys_close(&rs);
+    const char *id = "twin-of-0";
+    CHECK_EQ_INT(pr_modelfile_add_items(path, 1, &id, v, NULL, &err), 0);
+    CHECK_EQ_INT(pr_recsys_open(&rs, path, &err), 0);
+    CHECK_EQ_INT(rs.n_items, s.d->n_items + 1);
+    CHECK(memcmp(rs.V + (int64_t)s.d->n_items * rs.d, rs.V, (size_t)rs.d * sizeof *v) == 0);
+    pr_recsys_close(&rs);
+    free(v);
+    pr_snapshot_free(&snap);
+    m->ops->free(m);
+    synth_mm_free(&s);
+}
+
 TEST(test_bad_keys) {
     synth_mm s;
     tiny(&s);
@@ -583,6 +636,7 @@ int main(void) {
     RUN(test_snapshot_is_the_standardised_blend);
     RUN(test_starts_as_contentknn);
     RUN(test_tower_roundtrip_and_refusals);
+    RUN(test_model_file_round_trip);
     RUN(test_bad_keys);
     RUN(test_cold_items_beat_the_ridge_mapper);
     return t_done();

@@ -54,7 +54,8 @@ for k in 0 0.5 1 2; do
     run mknn-ref-$k ref metricknn "knn=$k" $REF
     run mknn-ref-$k-w25 ref metricknn "knn=$k mod_w=1,0.25" $REF
 done
-for k in 0 1; do run mknn-own-$k own metricknn "knn=$k" $OWN; done
+# (own: the image descriptor is 1,516-d; M is D x D, so PCA to 128 first)
+for k in 0 1; do run mknn-own-$k own metricknn "knn=$k" $OWN --preproc image=pca=128; done
 run bpr-ridge-own own bprmf "mapper=ridge" --lr 0.005 $OWN
 run bpr-mlp-own own bprmf "mapper=mlp" --lr 0.005 $OWN
 if [ "${1:-}" != quick ]; then

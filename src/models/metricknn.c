@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mat.h"
 #include "core/rng.h"
 #include "models/content.h"
@@ -198,6 +199,9 @@ static int mknn_init(pr_model **out, const pr_dataset *data, const pr_features *
     m->d = use_free ? cfg->d : 0;
     if (m->D > 16384) { rc = pr_err(err, PR_E_ARG, "metricknn: content has %d dims; M is D x D, reduce it (--preproc MOD=pca=K)", m->D); goto fail; }
     int D = m->D, d = m->d;
+    if (D > 1024)
+        pr_log("metricknn: content has %d dims, so M has %.0f M parameters and a batch costs %.0f GFLOP; "
+               "--preproc MOD=pca=K makes it faster", D, (double)D * D / 1e6, 8.0 * cfg->batch * D * D / 1e9);
     m->cap = cfg->batch;
     int64_t off_M = pr_params_add(&m->P, "M", D, D), off_A = 0, off_p = 0;
     if (d > 0) {

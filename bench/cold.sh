@@ -140,6 +140,7 @@ PY
     frun bpr-mlp bprmf "mapper=mlp" --lr 0.005 --items "$FO/items.tsv"
     frun ckn contentknn "" --items "$FO/items.tsv"
     for m in vbpr concat attention; do frun $m $m "drop_id=0.5" --items "$FO/items.tsv"; done
+    frun metricknn metricknn "" --items "$FO/items.tsv" --preproc image=pca=128
     python3 - "$OUT/runs-fashion.tsv" <<'PY'
 import json, sys
 print("\n## Cold start on fashion-products (simulated shoppers, 20% of products held out)\n")

@@ -7,7 +7,8 @@
 # (image_feat.npy + text_feat.npy), and with polyrec's own encoders on items.tsv.
 # Each (features, model) has a small grid; the row kept is the one with the
 # best validation Recall@20 (valid rows are cold items only, so that is
-# cold_all on validation); test is only reported. Skipped when the data is
+# cold_all on validation); test is only reported: metricknn's grid (kNN
+# blend weight x modality weights) is chosen the same way. Skipped when the data is
 # absent. Also times add-item. Usage: bench/cold.sh [quick]  (THREADS=2)
 set -u
 P=${POLYREC:-build/polyrec}
@@ -47,6 +48,14 @@ done
 run ckn-txt text contentknn "" $TXT
 run ckn-ref ref contentknn "" $REF
 run ckn-own own contentknn "" $OWN
+# content kNN with a learned metric (models/metricknn.c): grid over the
+# snapshot's kNN blend weight and the modality weights (text, image)
+for k in 0 0.5 1 2; do
+    run mknn-ref-$k ref metricknn "knn=$k" $REF
+    run mknn-ref-$k-w25 ref metricknn "knn=$k mod_w=1,0.25" $REF
+done
+# (own: the image descriptor is 1,516-d; M is D x D, so PCA to 128 first)
+for k in 0 1; do run mknn-own-$k own metricknn "knn=$k" $OWN --preproc image=pca=128; done
 run bpr-ridge-own own bprmf "mapper=ridge" --lr 0.005 $OWN
 run bpr-mlp-own own bprmf "mapper=mlp" --lr 0.005 $OWN
 if [ "${1:-}" != quick ]; then
@@ -131,6 +140,7 @@ PY
     frun bpr-mlp bprmf "mapper=mlp" --lr 0.005 --items "$FO/items.tsv"
     frun ckn contentknn "" --items "$FO/items.tsv"
     for m in vbpr concat attention; do frun $m $m "drop_id=0.5" --items "$FO/items.tsv"; done
+    frun metricknn metricknn "" --items "$FO/items.tsv" --preproc image=pca=128
     python3 - "$OUT/runs-fashion.tsv" <<'PY'
 import json, sys
 print("\n## Cold start on fashion-products (simulated shoppers, 20% of products held out)\n")

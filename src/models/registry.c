@@ -10,6 +10,8 @@ extern const pr_model_ops pr_vbpr_ops, pr_concat_ops, pr_attention_ops;
 extern const pr_tower_ops pr_vbpr_tower_ops, pr_concat_tower_ops, pr_attention_tower_ops;
 extern const pr_tower_ops pr_freedom_tower_ops, pr_lattice_tower_ops, pr_mmgcn_tower_ops;
 extern const pr_tower_ops pr_mapper_tower_ops, pr_contentknn_tower_ops;
+extern const pr_model_ops pr_metricknn_ops;
+extern const pr_tower_ops pr_metricknn_tower_ops;
 
 static const pr_model_ops *const registry[] = {
     &pr_mostpop_ops,
@@ -23,6 +25,7 @@ static const pr_model_ops *const registry[] = {
     &pr_concat_ops,
     &pr_attention_ops,
     &pr_mmgcn_ops,
+    &pr_metricknn_ops,
     NULL,
 };
 
@@ -44,6 +47,7 @@ static const pr_tower_ops *const towers[] = {
     &pr_mmgcn_tower_ops,
     &pr_mapper_tower_ops, /* models/mapper.c: content -> V row for any model */
     &pr_contentknn_tower_ops,
+    &pr_metricknn_tower_ops,
     NULL,
 };
 

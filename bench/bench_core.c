@@ -2,8 +2,9 @@
  * (19,445 users, 7,050 items, ~119,000 training interactions, d = 64), each
  * figure beside a limit measured in the same run:
  *   - GEMM peak (sgemm, 2 threads) vs the evaluator's GEMM rate;
- *   - a plain single-threaded BPR SGD update loop (no sampling, no framework)
- *     vs BPR-MF training throughput in its modes;
+ *   - a plain single-threaded BPR SGD update loop (no sampling, no framework;
+ *     the fastest of five passes) vs BPR-MF training throughput in its modes
+ *     (the median epoch);
  *   - full-ranking evaluation of all users with top-20.
  * Prints a markdown table; `make bench` appends nothing by itself. */
 #include <math.h>
@@ -55,6 +56,8 @@ static double plain_loop(const pr_dataset *d, int dim) {
         while (d->train->indptr[u + 1] <= k) u++;
         tu[s] = u; ti[s] = d->train->indices[k]; tj[s] = (int32_t)pr_rng_below(&r, NI);
     }
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) { /* the fastest of five passes: the machine is shared */
     double t0 = pr_now();
     for (int64_t s = 0; s < n; s++) {
         float *pu = U + (int64_t)tu[s] * dim, *qi = V + (int64_t)ti[s] * dim, *qj = V + (int64_t)tj[s] * dim;
@@ -69,8 +72,10 @@ static double plain_loop(const pr_dataset *d, int dim) {
         }
     }
     double rate = (double)n / (pr_now() - t0);
+    if (rate > best) best = rate;
+    }
     free(U); free(V); free(tu); free(ti); free(tj);
-    return rate;
+    return best;
 }
 
 static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, int hogwild, const char *order,
@@ -90,7 +95,13 @@ static double train_rate(const pr_dataset *d, pr_pool *pool, const char *optim, 
     pr_eval_opts_default(&o);
     pr_train_result res;
     pr_train(m, NULL, &o, &res, &err);
-    double rate = (double)d->train->nnz * res.epochs_run / res.train_seconds;
+    /* the median epoch: robust to other jobs taking the cores for a while */
+    double secs[64];
+    int n = res.n_log < 64 ? res.n_log : 64;
+    for (int e = 0; e < n; e++) secs[e] = res.log[e].seconds;
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && secs[b] < secs[b - 1]; b--) { double t = secs[b]; secs[b] = secs[b - 1]; secs[b - 1] = t; }
+    double rate = n ? (double)d->train->nnz / secs[n / 2] : 0;
     pr_train_result_free(&res);
     m->ops->free(m);
     return rate;

@@ -264,6 +264,7 @@ enum { EPOCH_CHUNK = 256, AHEAD = 8 };
 typedef struct {
     bprmf *m;
     const pr_epoch_plan *p;
+    const int64_t *order;      /* random order: the epoch's permutation */
 } epoch_job;
 
 static inline void prefetch_row(const float *row, int d) {
@@ -289,7 +290,7 @@ static void epoch_slice(void *ctx, int ith, int nth) {
         /* gathers first, each load independent of the others, so that the
          * misses overlap; then the draws, whose row searches depend on them */
         for (int x = 0; x < cnt; x++) {
-            int64_t k = p->order[first + x];
+            int64_t k = J->order[first + x];
             cu[x] = p->u[k];
             ci[x] = p->i[k];
         }
@@ -370,8 +371,9 @@ static void shuffle_users(bprmf *m, const pr_epoch_plan *p) {
 static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss) {
     bprmf *m = (bprmf *)base;
     if (!m->hogwild) return 0;
-    epoch_job J = {m, p};
+    epoch_job J = {m, p, NULL};
     if (m->by_user) shuffle_users(m, p);
+    else J.order = pr_sampler_order(p->sampler);
     pr_pool_run(base->pool, m->by_user ? epoch_slice_by_user : epoch_slice, &J);
     double sum = 0;
     for (int t = 0; t < pr_pool_size(base->pool); t++) sum += m->loss_part[t];

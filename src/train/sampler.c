@@ -55,8 +55,14 @@ void pr_sampler_deinit(pr_sampler *s) {
 
 int64_t pr_sampler_epoch(pr_sampler *s, int epoch) {
     s->epoch = epoch;
+    s->shuffled = 0;
+    return (s->n + s->batch - 1) / s->batch;
+}
+
+const int64_t *pr_sampler_order(pr_sampler *s) {
+    if (s->shuffled) return s->order;
     pr_rng r;
-    pr_rng_init(&r, s->seed, 0x5348554646ULL + (uint64_t)epoch * 2);
+    pr_rng_init(&r, s->seed, 0x5348554646ULL + (uint64_t)s->epoch * 2);
     for (int64_t k = 0; k < s->n; k++) s->order[k] = k;
     for (int64_t k = s->n - 1; k > 0; k--) {
         int64_t j = (int64_t)(pr_rng_double(&r) * (double)(k + 1));
@@ -65,7 +71,8 @@ int64_t pr_sampler_epoch(pr_sampler *s, int epoch) {
         s->order[k] = s->order[j];
         s->order[j] = t;
     }
-    return (s->n + s->batch - 1) / s->batch;
+    s->shuffled = 1;
+    return s->order;
 }
 
 typedef struct {
@@ -98,12 +105,13 @@ static void sample_slice(void *ctx, int ith, int nth) {
     }
 }
 
-void pr_sampler_plan(const pr_sampler *s, pr_epoch_plan *p) {
-    *p = (pr_epoch_plan){s->n, s->pos_u, s->pos_i, s->order, s->train, s->neg_items, s->n_neg_items,
+void pr_sampler_plan(pr_sampler *s, pr_epoch_plan *p) {
+    *p = (pr_epoch_plan){s->n, s->pos_u, s->pos_i, s, s->train, s->neg_items, s->n_neg_items,
                          s->seed, s->epoch};
 }
 
 void pr_sampler_batch(pr_sampler *s, int64_t b, pr_pool *pool, pr_batch *out) {
+    pr_sampler_order(s);
     sample_job J = {s, b * s->batch, (int)PR_MIN((int64_t)s->batch, s->n - b * s->batch), (uint64_t)b};
     pr_pool_run(pool, sample_slice, &J);
     out->B = J.B;

@@ -25,7 +25,7 @@ typedef struct pr_sampler {
     int32_t *u, *i, *j;        /* (batch), (batch), (batch * n_neg) */
     int batch, n_neg;
     uint64_t seed;
-    int epoch;
+    int epoch, shuffled;       /* shuffled: order holds this epoch's permutation */
     int32_t *neg_items;        /* (n_neg_items) items negatives are drawn from */
     int32_t n_neg_items;
 } pr_sampler;
@@ -61,11 +61,13 @@ static inline int32_t pr_draw_negative(const int32_t *pos, int64_t n, const int3
 }
 
 /* What a fused epoch (pr_model_ops.run_epoch) needs to sample by itself:
- * the epoch's permutation of the training pairs and the negative pool. */
+ * the training pairs, the epoch's permutation of them (on demand: a model
+ * that visits the pairs in another order never pays for the shuffle) and
+ * the negative pool. */
 typedef struct pr_epoch_plan {
     int64_t n;                 /* training pairs */
     const int32_t *u, *i;      /* (n) pair k = (u[k], i[k]) */
-    const int64_t *order;      /* (n) this epoch's permutation of the pairs */
+    struct pr_sampler *sampler; /* pr_sampler_order(sampler): this epoch's permutation */
     const pr_csr *train;       /* positives, rejected as negatives */
     const int32_t *neg_items;  /* (n_neg_items) */
     int32_t n_neg_items;
@@ -74,14 +76,17 @@ typedef struct pr_epoch_plan {
 } pr_epoch_plan;
 
 /* The plan of the current epoch (views into s; valid until the next epoch). */
-void pr_sampler_plan(const pr_sampler *s, pr_epoch_plan *p);
+void pr_sampler_plan(pr_sampler *s, pr_epoch_plan *p);
 
 /* neg_pool (n_items) marks items that may be drawn as negatives; NULL = all. */
 int pr_sampler_init(pr_sampler *s, const pr_csr *train, int batch, int n_neg, uint64_t seed,
                     const uint8_t *neg_pool, pr_error *err);
 void pr_sampler_deinit(pr_sampler *s);
-/* Shuffle for a new epoch; returns the number of batches. */
+/* Start a new epoch; returns the number of batches. The shuffle itself
+ * happens on first use (pr_sampler_order or pr_sampler_batch). */
 int64_t pr_sampler_epoch(pr_sampler *s, int epoch);
+/* The current epoch's permutation of the training pairs, (n). */
+const int64_t *pr_sampler_order(pr_sampler *s);
 /* Fill batch b of the current epoch (threaded). */
 void pr_sampler_batch(pr_sampler *s, int64_t b, pr_pool *pool, pr_batch *out);
 

@@ -231,6 +231,7 @@ static void fused_epoch_matches(int bias) {
     pr_sampler_epoch(&smp, 1);
     pr_epoch_plan plan;
     pr_sampler_plan(&smp, &plan);
+    const int64_t *order = pr_sampler_order(&smp);
     /* lr = 0: the loss of the initial vectors */
     const float *U = h->params, *V = h->params + (int64_t)d->n_users * 20;
     double want = 0, reg = 0.01;
@@ -260,7 +261,7 @@ static void fused_epoch_matches(int bias) {
     h->ops->run_epoch(h, &plan, &got);
     CHECK_EQ_INT(s->ops->run_epoch(s, &plan, &got), 0); /* not hogwild: the batch path */
     for (int64_t b = 0; b < plan.n; b++) {
-        int32_t bu = plan.u[plan.order[b]], bi = plan.i[plan.order[b]], bj = bu;
+        int32_t bu = plan.u[order[b]], bi = plan.i[order[b]], bj = bu;
         pr_batch bt = {1, 1, &bu, &bi, &bj, 1};
         s->ops->forward(s, &bt);
         s->ops->backward(s, &bt);

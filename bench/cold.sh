@@ -67,6 +67,7 @@ if [ "${1:-}" != quick ]; then
     done
     run lightgcn-ridge ref lightgcn "mapper=ridge" $REF
     run freedom-ridge ref freedom "mapper=ridge" $REF
+    run freedom-tower ref freedom "" $REF
 fi
 
 python3 - "$OUT/runs.tsv" <<'PY'

@@ -158,7 +158,10 @@ static int cold_setup(cold_state *c, const pr_dataset *d, const pr_features *fea
             return pr_err(err, PR_E_ARG, "--param mapper: needs item content (--features/--items) and a model with item vectors");
         return 0;
     }
-    if (ops->tower_save) {
+    /* an explicit --param mapper=ridge|mlp replaces a model's own tower (FREEDOM's
+     * gives a new item only the item-graph part of its vector, see freedom.c) */
+    int explicit_mapper = pr_config_s(cfg, "mapper", NULL) && c->mo.kind != PR_MAPPER_NONE;
+    if (ops->tower_save && !explicit_mapper) {
         /* wrapped even without cold items: the saved tower must be the kept epoch's */
         c->active = 1;
         if (!strcmp(pr_config_s(cfg, "cold_place", "tower"), "model")) return 0;

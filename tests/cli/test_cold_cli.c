@@ -281,6 +281,18 @@ TEST(test_fit_cold_reports) {
     fprintf(stderr, "  cold_all recall@5 %.3f, cold_only %.3f (random %.3f)\n", ca, co, 5.0 / cand);
     CHECK(co > 5.0 / cand + 0.15);
     CHECK(ca >= 0 && ca <= co + 1e-9);
+    /* a model with its own tower uses it, unless a mapper is asked for by name */
+    CHECK_EQ_INT(run("fit --data %s/inter.csv --items %s/items.tsv --split cold-items:0.2 --model vbpr --dim 8 "
+                     "--epochs 3 --threads 1 --k 5 --json --quiet --out %s/cold.model", DIR_, DIR_, DIR_), 0);
+    CHECK(strstr(out, "\"mapper\": {") == NULL);
+    CHECK_EQ_INT(json_num(out, NULL, "cold_placed"), 16);
+    CHECK_EQ_INT(run("fit --data %s/inter.csv --items %s/items.tsv --split cold-items:0.2 --model vbpr --dim 8 "
+                     "--epochs 3 --threads 1 --k 5 --param mapper=ridge --json --quiet --out %s/cold.model", DIR_, DIR_,
+                     DIR_), 0);
+    CHECK_CONTAINS(out, "\"mapper\": {\"kind\": \"ridge\"");
+    CHECK_EQ_INT(json_num(out, NULL, "cold_placed"), 16);
+    CHECK_EQ_INT(run("info --model %s/cold.model", DIR_), 0);
+    CHECK_CONTAINS(out, "mapper_scale="); /* the saved tower is the mapper */
     CHECK_EQ_INT(run("fit --data %s/inter.csv --model bprmf --dim 16 --epochs 30 --lr 0.02 --threads 1 --cold-users 0.25 "
                      "--json --quiet --out %s/cu.model", DIR_, DIR_), 0);
     CHECK_CONTAINS(out, "\"cold_users\": {\"held_out\": 17");

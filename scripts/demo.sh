@@ -195,5 +195,14 @@ fi
 secs=$(awk -v a="$T0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 printf 'seconds=%s\nthreads=%s\nadd_item=%s\n' "$secs" "${THREADS:-$(nproc 2>/dev/null || echo all)}" "$HAS_ADD_ITEM" >"$RES/run.txt"
 "$BIN/report" --out "$OUT"
+# the new dress's score for her, split by part (ID, image, text): polyrec explain
+for m in attention concat vbpr; do
+    [ -f "$MOD/$m.after.model" ] || continue
+    "$P" explain --model "$MOD/$m.after.model" --user "$SHOPPER" --item "$DRESS" >"$RES/story-explain.txt" 2>/dev/null || continue
+    echo
+    say "her score for the new dress, split by part: polyrec explain --model $m.after.model --user $SHOPPER --item $DRESS"
+    sed -n 1,3p "$RES/story-explain.txt" | sed 's/^/         /'
+    break
+done
 echo
 say "done; the report is $OUT/report.html (open it in any browser)"

@@ -30,6 +30,7 @@ typedef struct {
     int d, bias, hogwild;
     int by_user;               /* hogwild epochs visit users in a shuffled order, each user's pairs together */
     int32_t *uperm;            /* (n_users) that order, reshuffled every epoch */
+    int64_t *local_order;      /* (n pairs) random order on several threads: each shuffles its share */
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
     pr_rowgrad gU, gV, gb;     /* slots: user s -> gU[s]; items i, j -> gV[2s], gV[2s+1] */
@@ -254,17 +255,21 @@ static double bprmf_forward(pr_model *base, const pr_batch *bt) {
 }
 
 /* The fused hogwild epoch: each thread takes a contiguous run of chunks of
- * the permutation, draws a chunk's negatives into thread-local arrays (its
- * own random stream per chunk, so the triples do not depend on the thread
- * count), then updates, prefetching the rows of the triple AHEAD places on:
- * U and V do not fit in L2 on Baby-sized data, and a plain update loop waits
- * on those misses one after another. One pool hand-off per epoch. */
+ * the epoch's order, draws a chunk's negatives into thread-local arrays (its
+ * own random stream per chunk), then updates, prefetching the rows of the
+ * triple AHEAD places on: U and V do not fit in L2 on Baby-sized data, and a
+ * plain update loop waits on those misses one after another. One pool
+ * hand-off per epoch. The order: on one thread the sampler's permutation of
+ * all pairs; on several, each thread shuffles its own share of the pairs (a
+ * contiguous run of users, pairs being stored user by user), in parallel:
+ * the serial shuffle cost an eighth of an epoch, and the threads then share
+ * item rows only, not user rows. */
 enum { EPOCH_CHUNK = 256, AHEAD = 8 };
 
 typedef struct {
     bprmf *m;
     const pr_epoch_plan *p;
-    const int64_t *order;      /* random order: the epoch's permutation */
+    const int64_t *order;      /* random order, one thread: the sampler's permutation; NULL: per-thread shuffles */
 } epoch_job;
 
 static inline void prefetch_row(const float *row, int d) {
@@ -277,6 +282,20 @@ static void epoch_slice(void *ctx, int ith, int nth) {
     const pr_epoch_plan *p = J->p;
     int64_t n_chunks = (p->n + EPOCH_CHUNK - 1) / EPOCH_CHUNK, c0, c1;
     pr_split(n_chunks, ith, nth, &c0, &c1);
+    const int64_t *order = J->order;
+    if (!order) { /* this thread's pairs (a contiguous run of users), shuffled here, in parallel */
+        int64_t a = c0 * EPOCH_CHUNK, b = PR_MIN(c1 * EPOCH_CHUNK, p->n);
+        pr_rng r;
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x6c6f63616cULL + (uint64_t)ith);
+        int64_t *o = m->local_order;
+        for (int64_t k = a; k < b; k++) o[k] = k;
+        for (int64_t k = b - 1; k > a; k--) {
+            int64_t j = a + (int64_t)pr_rng_below(&r, (uint32_t)(k - a + 1)), t = o[k];
+            o[k] = o[j];
+            o[j] = t;
+        }
+        order = o;
+    }
     int32_t cu[EPOCH_CHUNK], ci[EPOCH_CHUNK], cj[EPOCH_CHUNK];
     int64_t lo[EPOCH_CHUNK], hi[EPOCH_CHUNK];
     float lr = m->opt.lr, reg = m->base.cfg->reg;
@@ -290,7 +309,7 @@ static void epoch_slice(void *ctx, int ith, int nth) {
         /* gathers first, each load independent of the others, so that the
          * misses overlap; then the draws, whose row searches depend on them */
         for (int x = 0; x < cnt; x++) {
-            int64_t k = J->order[first + x];
+            int64_t k = order[first + x];
             cu[x] = p->u[k];
             ci[x] = p->i[k];
         }
@@ -373,7 +392,11 @@ static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss)
     if (!m->hogwild) return 0;
     epoch_job J = {m, p, NULL};
     if (m->by_user) shuffle_users(m, p);
-    else J.order = pr_sampler_order(p->sampler);
+    else if (pr_pool_size(base->pool) == 1) J.order = pr_sampler_order(p->sampler);
+    else if (!m->local_order && !(m->local_order = pr_malloc((size_t)p->n, sizeof *m->local_order))) {
+        *loss = NAN; /* the loop reports a non-finite loss */
+        return 1;
+    }
     pr_pool_run(base->pool, m->by_user ? epoch_slice_by_user : epoch_slice, &J);
     double sum = 0;
     for (int t = 0; t < pr_pool_size(base->pool); t++) sum += m->loss_part[t];
@@ -420,6 +443,7 @@ static void bprmf_free(pr_model *base) {
     pr_free_aligned(m->base.params);
     free(m->loss_part);
     free(m->uperm);
+    free(m->local_order);
     free(m);
 }
 

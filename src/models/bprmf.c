@@ -276,36 +276,18 @@ static inline void prefetch_row(const float *row, int d) {
     for (int k = 0; k < d; k += 16) __builtin_prefetch(row + k, 1);
 }
 
-static void epoch_slice(void *ctx, int ith, int nth) {
-    epoch_job *J = ctx;
-    bprmf *m = J->m;
-    const pr_epoch_plan *p = J->p;
-    int64_t n_chunks = (p->n + EPOCH_CHUNK - 1) / EPOCH_CHUNK, c0, c1;
-    pr_split(n_chunks, ith, nth, &c0, &c1);
-    const int64_t *order = J->order;
-    if (!order) { /* this thread's pairs (a contiguous run of users), shuffled here, in parallel */
-        int64_t a = c0 * EPOCH_CHUNK, b = PR_MIN(c1 * EPOCH_CHUNK, p->n);
-        pr_rng r;
-        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x6c6f63616cULL + (uint64_t)ith);
-        int64_t *o = m->local_order;
-        for (int64_t k = a; k < b; k++) o[k] = k;
-        for (int64_t k = b - 1; k > a; k--) {
-            int64_t j = a + (int64_t)pr_rng_below(&r, (uint32_t)(k - a + 1)), t = o[k];
-            o[k] = o[j];
-            o[j] = t;
-        }
-        order = o;
-    }
+/* Train on the pairs order[0..n), in that order, chunk by chunk: negatives
+ * drawn from neg[0..n_neg) with chunk c's own stream (stream0 + c). */
+static void train_pairs(bprmf *m, const pr_epoch_plan *p, const int64_t *order, int64_t n, const int32_t *neg,
+                        int32_t n_neg, uint64_t stream0, loss_acc *acc) {
     int32_t cu[EPOCH_CHUNK], ci[EPOCH_CHUNK], cj[EPOCH_CHUNK];
     int64_t lo[EPOCH_CHUNK], hi[EPOCH_CHUNK];
     float lr = m->opt.lr, reg = m->base.cfg->reg;
     int d = m->d;
-    loss_acc acc = {0, 0, 1, 0};
-    for (int64_t c = c0; c < c1; c++) {
+    for (int64_t first = 0, c = 0; first < n; first += EPOCH_CHUNK, c++) {
         pr_rng r;
-        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x65706f6368ULL + (uint64_t)c);
-        int64_t first = c * EPOCH_CHUNK;
-        int cnt = (int)PR_MIN((int64_t)EPOCH_CHUNK, p->n - first);
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), stream0 + (uint64_t)c);
+        int cnt = (int)PR_MIN((int64_t)EPOCH_CHUNK, n - first);
         /* gathers first, each load independent of the others, so that the
          * misses overlap; then the draws, whose row searches depend on them */
         for (int x = 0; x < cnt; x++) {
@@ -319,7 +301,7 @@ static void epoch_slice(void *ctx, int ith, int nth) {
         }
         for (int x = 0; x < cnt; x++) {
             if (x + AHEAD < cnt) __builtin_prefetch(p->train->indices + lo[x + AHEAD]);
-            cj[x] = pr_draw_negative(p->train->indices + lo[x], hi[x] - lo[x], p->neg_items, p->n_neg_items, &r);
+            cj[x] = pr_draw_negative(p->train->indices + lo[x], hi[x] - lo[x], neg, n_neg, &r);
         }
         for (int x = 0; x < cnt; x++) {
             if (x + AHEAD < cnt) {
@@ -327,9 +309,45 @@ static void epoch_slice(void *ctx, int ith, int nth) {
                 prefetch_row(m->V + (int64_t)ci[x + AHEAD] * d, d);
                 prefetch_row(m->V + (int64_t)cj[x + AHEAD] * d, d);
             }
-            hogwild_update(m, cu[x], ci[x], cj[x], lr, reg, &acc);
+            hogwild_update(m, cu[x], ci[x], cj[x], lr, reg, acc);
         }
     }
+}
+
+/* This thread's share of the pairs: whole chunks, a contiguous run of users. */
+static void thread_pairs(int64_t n, int ith, int nth, int64_t *a, int64_t *b) {
+    int64_t c0, c1;
+    pr_split((n + EPOCH_CHUNK - 1) / EPOCH_CHUNK, ith, nth, &c0, &c1);
+    *a = c0 * EPOCH_CHUNK;
+    *b = PR_MIN(c1 * EPOCH_CHUNK, n);
+}
+
+/* o[a..b) = a shuffled permutation of a..b-1, this thread's own stream. */
+static void shuffle_range(int64_t *o, int64_t a, int64_t b, const pr_epoch_plan *p, int ith) {
+    pr_rng r;
+    pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x6c6f63616cULL + (uint64_t)ith);
+    for (int64_t k = a; k < b; k++) o[k] = k;
+    for (int64_t k = b - 1; k > a; k--) {
+        int64_t j = a + (int64_t)pr_rng_below(&r, (uint32_t)(k - a + 1)), t = o[k];
+        o[k] = o[j];
+        o[j] = t;
+    }
+}
+
+static void epoch_slice(void *ctx, int ith, int nth) {
+    epoch_job *J = ctx;
+    bprmf *m = J->m;
+    const pr_epoch_plan *p = J->p;
+    int64_t a, b;
+    thread_pairs(p->n, ith, nth, &a, &b);
+    const int64_t *order = J->order;
+    if (!order) { /* this thread's pairs, shuffled here, in parallel */
+        shuffle_range(m->local_order, a, b, p, ith);
+        order = m->local_order;
+    }
+    loss_acc acc = {0, 0, 1, 0};
+    train_pairs(m, p, order + a, b - a, p->neg_items, p->n_neg_items, 0x65706f6368ULL + (uint64_t)(a / EPOCH_CHUNK),
+                &acc);
     loss_acc_flush(&acc);
     m->loss_part[ith] = acc.lin + acc.logs;
 }
@@ -391,15 +409,16 @@ static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss)
     bprmf *m = (bprmf *)base;
     if (!m->hogwild) return 0;
     epoch_job J = {m, p, NULL};
+    int nth = pr_pool_size(base->pool);
     if (m->by_user) shuffle_users(m, p);
-    else if (pr_pool_size(base->pool) == 1) J.order = pr_sampler_order(p->sampler);
+    else if (nth == 1) J.order = pr_sampler_order(p->sampler);
     else if (!m->local_order && !(m->local_order = pr_malloc((size_t)p->n, sizeof *m->local_order))) {
         *loss = NAN; /* the loop reports a non-finite loss */
         return 1;
     }
     pr_pool_run(base->pool, m->by_user ? epoch_slice_by_user : epoch_slice, &J);
     double sum = 0;
-    for (int t = 0; t < pr_pool_size(base->pool); t++) sum += m->loss_part[t];
+    for (int t = 0; t < nth; t++) sum += m->loss_part[t];
     *loss = sum / (double)p->n;
     return 1;
 }

@@ -115,11 +115,5 @@ int pr_csr_transpose(const pr_csr *m, pr_csr **out, pr_error *err) {
 }
 
 int pr_csr_has(const pr_csr *m, int32_t r, int32_t c) {
-    int64_t lo = m->indptr[r], hi = m->indptr[r + 1];
-    while (lo < hi) {
-        int64_t mid = (lo + hi) >> 1;
-        if (m->indices[mid] < c) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < m->indptr[r + 1] && m->indices[lo] == c;
+    return pr_sorted_has(m->indices + m->indptr[r], m->indptr[r + 1] - m->indptr[r], c);
 }

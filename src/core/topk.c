@@ -1,4 +1,4 @@
-/* core/topk.c: heap-based top-K (see topk.h). */
+/* core/topk.c: partial top-K selection, a threshold path and a heap path (see topk.h). */
 #include "topk.h"
 
 #include <float.h>

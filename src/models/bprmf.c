@@ -29,7 +29,7 @@ typedef struct {
     pr_model base;
     int d, bias, hogwild;
     int by_user;               /* hogwild epochs visit users in a shuffled order, each user's pairs together */
-    int32_t *uperm;            /* (n_users) that order, reshuffled every epoch */
+    int64_t *uperm;            /* (n_users) that order, reshuffled every epoch */
     int64_t *local_order;      /* (n pairs) random order on several threads: each shuffles its share */
     float *U, *V, *b;          /* views into params: U (n_users, d) | V (n_items, d) | b (n_items) */
     pr_embed eU, eV, eb;
@@ -70,8 +70,12 @@ static int bprmf_init(pr_model **out, const pr_dataset *data, const pr_features 
     m->base.n_params = (int64_t)(nu + ni) * m->d + (m->bias ? ni : 0);
     m->base.params = pr_alloc_aligned((size_t)m->base.n_params, sizeof(float));
     m->loss_part = pr_calloc((size_t)pr_pool_size(pool), sizeof *m->loss_part);
-    m->uperm = pr_malloc((size_t)nu, sizeof *m->uperm);
-    if (!m->base.params || !m->loss_part || !m->uperm) goto oom;
+    /* hogwild epochs' orders: the users' (order=user) or, on several threads, each thread's pairs' */
+    int need_uperm = m->hogwild && m->by_user, need_local = m->hogwild && !m->by_user && pr_pool_size(pool) > 1;
+    if (need_uperm) m->uperm = pr_malloc((size_t)nu, sizeof *m->uperm);
+    if (need_local) m->local_order = pr_malloc((size_t)data->train->nnz + 1, sizeof *m->local_order);
+    if (!m->base.params || !m->loss_part || (need_uperm && !m->uperm) || (need_local && !m->local_order))
+        goto oom;
     m->U = m->base.params;
     m->V = m->U + (int64_t)nu * m->d;
     m->b = m->bias ? m->V + (int64_t)ni * m->d : NULL;
@@ -99,6 +103,30 @@ fail:
     return rc;
 }
 
+/* x = pu . (qi - qj) and nrm = |pu|^2 + |qi|^2 + |qj|^2 in one pass over the
+ * three rows, in PR_LANES lanes (see pr_dot) so that it vectorises. */
+static inline float triple_dot(const float *restrict pu, const float *restrict qi, const float *restrict qj, int d,
+                               float *nrm_out) {
+    float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
+    int k0 = 0;
+    for (; k0 + PR_LANES <= d; k0 += PR_LANES)
+        for (int l = 0; l < PR_LANES; l++) {
+            float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
+            ax[l] += a * (bi - bj);
+            an[l] += a * a + bi * bi + bj * bj;
+        }
+    for (int l = 0; l < PR_LANES; l++) {
+        x += ax[l];
+        nrm += an[l];
+    }
+    for (; k0 < d; k0++) {
+        x += pu[k0] * (qi[k0] - qj[k0]);
+        nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
+    }
+    *nrm_out = nrm;
+    return x;
+}
+
 /* The loss and the SGD step of one triple in hogwild mode, in place. One
  * exp serves both: e = exp(-|x|), sigmoid(-x) = (x >= 0 ? e : 1) / (1 + e),
  * softplus(-x) = max(-x, 0) + log(1 + e); the log is left to the caller as
@@ -122,22 +150,7 @@ static inline void hogwild_update(const bprmf *m, int32_t u, int32_t i, int32_t 
     int d = m->d;
     float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
           *restrict qj = m->V + (int64_t)j * d;
-    float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
-    int k0 = 0;
-    for (; k0 + PR_LANES <= d; k0 += PR_LANES)
-        for (int l = 0; l < PR_LANES; l++) {
-            float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
-            ax[l] += a * (bi - bj);
-            an[l] += a * a + bi * bi + bj * bj;
-        }
-    for (int l = 0; l < PR_LANES; l++) {
-        x += ax[l];
-        nrm += an[l];
-    }
-    for (; k0 < d; k0++) {
-        x += pu[k0] * (qi[k0] - qj[k0]);
-        nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
-    }
+    float nrm, x = triple_dot(pu, qi, qj, d, &nrm);
     if (m->b) x += m->b[i] - m->b[j];
     float e = expf(-fabsf(x)), g = -(x >= 0 ? e : 1.0f) / (1.0f + e), r2 = 2.0f * reg;
     acc->lin += (x < 0 ? -x : 0) + reg * nrm;
@@ -202,22 +215,7 @@ static void forward_slice(void *ctx, int ith, int nth) {
         }
         float *restrict pu = m->U + (int64_t)u * d, *restrict qi = m->V + (int64_t)i * d,
               *restrict qj = m->V + (int64_t)j * d;
-        float x = 0, nrm = 0, ax[PR_LANES] = {0}, an[PR_LANES] = {0};
-        int k0 = 0;
-        for (; k0 + PR_LANES <= d; k0 += PR_LANES) /* lanes: see pr_dot */
-            for (int l = 0; l < PR_LANES; l++) {
-                float a = pu[k0 + l], bi = qi[k0 + l], bj = qj[k0 + l];
-                ax[l] += a * (bi - bj);
-                an[l] += a * a + bi * bi + bj * bj;
-            }
-        for (int l = 0; l < PR_LANES; l++) {
-            x += ax[l];
-            nrm += an[l];
-        }
-        for (; k0 < d; k0++) {
-            x += pu[k0] * (qi[k0] - qj[k0]);
-            nrm += pu[k0] * pu[k0] + qi[k0] * qi[k0] + qj[k0] * qj[k0];
-        }
+        float nrm, x = triple_dot(pu, qi, qj, d, &nrm);
         if (m->b) x += m->b[i] - m->b[j];
         loss += pr_fsoftplus(-x) + reg * nrm;
         float g = -pr_fsigmoid(-x) * invB;
@@ -322,13 +320,12 @@ static void thread_pairs(int64_t n, int ith, int nth, int64_t *a, int64_t *b) {
     *b = PR_MIN(c1 * EPOCH_CHUNK, n);
 }
 
-/* o[a..b) = a shuffled permutation of a..b-1, this thread's own stream. */
-static void shuffle_range(int64_t *o, int64_t a, int64_t b, const pr_epoch_plan *p, int ith) {
-    pr_rng r;
-    pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x6c6f63616cULL + (uint64_t)ith);
+/* o[a..b) = a shuffled permutation of a..b-1 (Fisher-Yates; ranges are
+ * below 2^32: pr_rng_below). */
+static void shuffle_range(int64_t *o, int64_t a, int64_t b, pr_rng *r) {
     for (int64_t k = a; k < b; k++) o[k] = k;
     for (int64_t k = b - 1; k > a; k--) {
-        int64_t j = a + (int64_t)pr_rng_below(&r, (uint32_t)(k - a + 1)), t = o[k];
+        int64_t j = a + (int64_t)pr_rng_below(r, (uint32_t)(k - a + 1)), t = o[k];
         o[k] = o[j];
         o[j] = t;
     }
@@ -341,8 +338,10 @@ static void epoch_slice(void *ctx, int ith, int nth) {
     int64_t a, b;
     thread_pairs(p->n, ith, nth, &a, &b);
     const int64_t *order = J->order;
-    if (!order) { /* this thread's pairs, shuffled here, in parallel */
-        shuffle_range(m->local_order, a, b, p, ith);
+    if (!order) { /* this thread's pairs, shuffled here, in parallel, with its own stream */
+        pr_rng r;
+        pr_rng_init(&r, p->seed ^ ((uint64_t)p->epoch << 40), 0x6c6f63616cULL + (uint64_t)ith);
+        shuffle_range(m->local_order, a, b, &r);
         order = m->local_order;
     }
     loss_acc acc = {0, 0, 1, 0};
@@ -370,7 +369,7 @@ static void epoch_slice_by_user(void *ctx, int ith, int nth) {
     int d = m->d;
     loss_acc acc = {0, 0, 1, 0};
     for (int64_t q = a; q < b; q++) {
-        int32_t u = m->uperm[q];
+        int32_t u = (int32_t)m->uperm[q];
         const int32_t *pos = t->indices + t->indptr[u];
         int64_t n = pr_csr_row_len(t, u);
         pr_rng r;
@@ -392,29 +391,17 @@ static void epoch_slice_by_user(void *ctx, int ith, int nth) {
     m->loss_part[ith] = acc.lin + acc.logs;
 }
 
-/* A fresh shuffle of the users for this epoch (Fisher-Yates, seeded by epoch). */
-static void shuffle_users(bprmf *m, const pr_epoch_plan *p) {
-    int32_t n = m->base.data->n_users;
-    pr_rng r;
-    pr_rng_init(&r, p->seed, 0x7573686675ULL + (uint64_t)p->epoch);
-    for (int32_t k = 0; k < n; k++) m->uperm[k] = k;
-    for (int32_t k = n - 1; k > 0; k--) {
-        int32_t j = (int32_t)pr_rng_below(&r, (uint32_t)k + 1), tmp = m->uperm[k];
-        m->uperm[k] = m->uperm[j];
-        m->uperm[j] = tmp;
-    }
-}
-
 static int bprmf_run_epoch(pr_model *base, const pr_epoch_plan *p, double *loss) {
     bprmf *m = (bprmf *)base;
     if (!m->hogwild) return 0;
     epoch_job J = {m, p, NULL};
     int nth = pr_pool_size(base->pool);
-    if (m->by_user) shuffle_users(m, p);
-    else if (nth == 1) J.order = pr_sampler_order(p->sampler);
-    else if (!m->local_order && !(m->local_order = pr_malloc((size_t)p->n, sizeof *m->local_order))) {
-        *loss = NAN; /* the loop reports a non-finite loss */
-        return 1;
+    if (m->by_user) { /* a fresh order of the users for this epoch */
+        pr_rng r;
+        pr_rng_init(&r, p->seed, 0x7573686675ULL + (uint64_t)p->epoch);
+        shuffle_range(m->uperm, 0, base->data->n_users, &r);
+    } else if (nth == 1) {
+        J.order = pr_sampler_order(p->sampler);
     }
     pr_pool_run(base->pool, m->by_user ? epoch_slice_by_user : epoch_slice, &J);
     double sum = 0;

@@ -30,24 +30,6 @@ typedef struct pr_sampler {
     int32_t n_neg_items;
 } pr_sampler;
 
-/* Is c among the sorted pos[0..n)? Training rows are short (a few to a few
- * hundred items): a branch-free scan up to 32 entries, a binary search
- * beyond. Inline: it runs once per drawn negative. */
-static inline int pr_sorted_has(const int32_t *pos, int64_t n, int32_t c) {
-    if (n <= 32) {
-        int hit = 0;
-        for (int64_t q = 0; q < n; q++) hit |= pos[q] == c;
-        return hit;
-    }
-    int64_t a = 0, b = n;
-    while (a < b) {
-        int64_t mid = (a + b) >> 1;
-        if (pos[mid] < c) a = mid + 1;
-        else b = mid;
-    }
-    return a < n && pos[a] == c;
-}
-
 /* One negative for a user whose sorted training positives are pos[0..n):
  * uniform over neg_items, rejecting positives. A user who has everything
  * keeps the last draw rather than looping forever. */

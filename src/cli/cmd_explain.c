@@ -267,9 +267,7 @@ int cmd_explain(int argc, char **argv, pr_error *err) {
             printf("score by part (they sum to the score): ");
             cli_split_print(stdout, &sp, sc, 0);
             printf("\n");
-            if (sp.v.flags & PR_PARTS_SHAPLEY)
-                printf("(%s: a term that is not additive over the parts is split by Shapley values; 'base' is its value "
-                       "with no part present)\n", r.model);
+            cli_split_shapley_note(stdout, &sp, r.model);
         } else {
             printf("(%s)\n", sp.why);
         }

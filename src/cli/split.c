@@ -59,7 +59,11 @@ void cli_split_legend(FILE *f, const cli_split *s, const char *model) {
     }
     fprintf(f, "(score split by part: each part's contribution u . h_part(i) + its bias; they sum to the score; "
                "%% = share of the sum of |contributions|)\n");
-    if (s->v.flags & PR_PARTS_SHAPLEY)
+    cli_split_shapley_note(f, s, model);
+}
+
+void cli_split_shapley_note(FILE *f, const cli_split *s, const char *model) {
+    if (s->ok && (s->v.flags & PR_PARTS_SHAPLEY))
         fprintf(f, "(%s: a term that is not additive over the parts is split by Shapley values; 'base' is its value "
                    "with no part present)\n", model);
 }

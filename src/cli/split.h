@@ -30,7 +30,9 @@ int cli_split_item(const pr_recsys *r, const cli_split *s, const float *u, int32
 void cli_split_print(FILE *f, const cli_split *s, const double *c, int json);
 /* "exact" or "shapley" (some term split by Shapley values). */
 const char *cli_split_method(const cli_split *s);
-/* One line saying what the numbers are (text output). */
+/* One line saying what the numbers are (text output), and the Shapley note. */
 void cli_split_legend(FILE *f, const cli_split *s, const char *model);
+/* A line saying which term is split by Shapley values, when one is. */
+void cli_split_shapley_note(FILE *f, const cli_split *s, const char *model);
 
 #endif

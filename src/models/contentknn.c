@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/centred.h"
 #include "models/model.h"
 #include "models/parts.h"
 
@@ -40,20 +41,12 @@ static int total_dim(const pr_features *f) {
     return D;
 }
 
-/* c (D) from the blocks x[m] (NULL = missing): centre, unit length, / sqrt(M). */
+/* c (D) from the blocks x[m] (NULL = missing): centre, unit length, / sqrt(M)
+ * (models/centred.h, every modality with the same weight). */
 static void embed(int n_mod, const int *dims, const float *mean, const float *const *x, float *c) {
-    float w = 1.0f / sqrtf((float)n_mod);
-    int off = 0;
-    for (int m = 0; m < n_mod; m++) {
-        double nrm = 0;
-        for (int k = 0; k < dims[m]; k++) {
-            c[off + k] = x[m] ? x[m][k] - mean[off + k] : 0.0f;
-            nrm += (double)c[off + k] * c[off + k];
-        }
-        float s = nrm > 0 ? w / (float)sqrt(nrm) : 0.0f;
-        for (int k = 0; k < dims[m]; k++) c[off + k] *= s;
-        off += dims[m];
-    }
+    float w[PR_MAX_MODALITIES];
+    for (int m = 0; m < n_mod; m++) w[m] = 1.0f / sqrtf((float)n_mod);
+    pr_centred_embed(n_mod, dims, w, mean, x, c);
 }
 
 static void cknn_free(pr_model *base) {
@@ -90,26 +83,14 @@ static int cknn_fit(pr_model *base, pr_error *err) {
     const pr_features *f = base->feat;
     const pr_csr *t = base->data->train;
     int32_t ni = base->data->n_items;
-    int dims[PR_MAX_MODALITIES], D = m->D, off = 0;
+    int dims[PR_MAX_MODALITIES], D = m->D;
     uint8_t *warm = pr_calloc((size_t)ni + 1, 1);
     if (!warm) return pr_err(err, PR_E_NOMEM, "contentknn");
     for (int64_t k = 0; k < t->nnz; k++) warm[t->indices[k]] = 1;
-    for (int mo = 0; mo < f->n_mod; mo++) { /* means over warm items that have the modality */
-        const pr_modality *md = &f->mod[mo];
-        dims[mo] = md->dim;
-        int64_t cnt = 0;
-        double *acc = pr_calloc((size_t)md->dim, sizeof *acc);
-        if (!acc) { free(warm); return pr_err(err, PR_E_NOMEM, "contentknn"); }
-        for (int32_t i = 0; i < ni; i++) {
-            if (!warm[i] || md->missing[i]) continue;
-            for (int k = 0; k < md->dim; k++) acc[k] += md->X[(int64_t)i * md->dim + k];
-            cnt++;
-        }
-        for (int k = 0; k < md->dim; k++) m->mean[off + k] = cnt ? (float)(acc[k] / cnt) : 0.0f;
-        free(acc);
-        off += md->dim;
-    }
+    for (int mo = 0; mo < f->n_mod; mo++) dims[mo] = f->mod[mo].dim;
+    int rc = pr_centred_means(f, warm, m->mean, err); /* over warm items that have the modality */
     free(warm);
+    if (rc) return rc;
     for (int32_t i = 0; i < ni; i++) {
         const float *x[PR_MAX_MODALITIES];
         for (int mo = 0; mo < f->n_mod; mo++)

@@ -52,6 +52,7 @@
 #include "core/log.h"
 #include "core/mat.h"
 #include "core/rng.h"
+#include "models/centred.h"
 #include "models/content.h"
 #include "models/model.h"
 #include "nn/optim.h"
@@ -77,21 +78,6 @@ typedef struct {
     float *H, *Dz, *HM, *G;    /* (cap, D) each: histories, c_i - c_j, H M, g * Dz */
     float *DA, *Pg, *gs;       /* (cap, d), (cap, d), (cap) */
 } mknn;
-
-/* c (D) from blocks x[m] (NULL = missing): centre, unit length, weight. */
-static void embed(int n_mod, const int *dims, const float *w, const float *mean, const float *const *x, float *c) {
-    int off = 0;
-    for (int m = 0; m < n_mod; m++) {
-        double nrm = 0;
-        for (int k = 0; k < dims[m]; k++) {
-            c[off + k] = x[m] ? x[m][k] - mean[off + k] : 0.0f;
-            nrm += (double)c[off + k] * c[off + k];
-        }
-        float s = nrm > 0 ? w[m] / (float)sqrt(nrm) : 0.0f;
-        for (int k = 0; k < dims[m]; k++) c[off + k] *= s;
-        off += dims[m];
-    }
-}
 
 static void row_blocks(const pr_content *c, int32_t i, const float **x) {
     for (int m = 0; m < c->n_mod; m++)
@@ -142,26 +128,12 @@ static int content_vectors(mknn *m, pr_error *err) {
     const pr_content *c = &m->c;
     const pr_csr *t = m->base.data->train;
     int D = m->D;
-    double *acc = pr_malloc((size_t)D, sizeof *acc);
-    if (!acc) return pr_err(err, PR_E_NOMEM, "metricknn");
-    for (int mo = 0; mo < c->n_mod; mo++) {
-        int dm = c->dim[mo];
-        int64_t cnt = 0;
-        memset(acc, 0, (size_t)dm * sizeof *acc);
-        for (int32_t r = 0; r < m->n_warm; r++) {
-            int32_t i = m->warm[r];
-            if (!pr_content_has(c, mo, i)) continue;
-            const float *x = c->X[mo] + (int64_t)i * dm;
-            for (int k = 0; k < dm; k++) acc[k] += x[k];
-            cnt++;
-        }
-        for (int k = 0; k < dm; k++) m->mean[c->off[mo] + k] = cnt ? (float)(acc[k] / (double)cnt) : 0.0f;
-    }
-    free(acc);
+    int rc = pr_centred_means(m->base.feat, m->is_warm, m->mean, err);
+    if (rc) return rc;
     for (int32_t i = 0; i < c->n_items; i++) {
         const float *x[PR_MAX_MODALITIES];
         row_blocks(c, i, x);
-        embed(c->n_mod, c->dim, m->w, m->mean, x, m->C + (int64_t)i * D);
+        pr_centred_embed(c->n_mod, c->dim, m->w, m->mean, x, m->C + (int64_t)i * D);
     }
     for (int32_t u = 0; u < t->n_rows; u++) {
         float *su = m->S + (int64_t)u * D;
@@ -486,7 +458,7 @@ static int mknn_tower_encode(const pr_tower *base, const float *const *x, float 
     if (rc) return rc;
     float *c = pr_malloc((size_t)t->D, sizeof *c);
     if (!c) return pr_err(err, PR_E_NOMEM, "metricknn tower");
-    embed(base->n_mod, base->dims, t->w, t->mean, x, c);
+    pr_centred_embed(base->n_mod, base->dims, t->w, t->mean, x, c);
     item_vector(c, t->A, t->D, t->dfree, v);
     free(c);
     *bias = 0.0f;

@@ -568,14 +568,15 @@ static void add_bufs_free(add_bufs *a) {
  * later items have no split). The new rows must sum to their V rows. */
 static int build_parts(const pr_recsys *r, int n, const char *const *ids, const float *V, const float *b,
                        const pr_added_parts *x, add_bufs *a, pr_error *err) {
-    const void *p;
-    size_t sz;
-    if (!x || !x->P || pr_secfile_get(&r->file, "parts", &p, &sz)) return 0;
+    if (!x || !x->P) return 0;
     pr_parts_view v;
-    char what[600];
-    snprintf(what, sizeof what, "%s: section 'parts'", r->file.path);
-    int rc = pr_parts_view_parse(&v, p, sz, r->n_items, r->d, r->b != NULL, what, err);
-    if (rc) return rc;
+    pr_error e2;
+    int rc = pr_recsys_parts(r, &v, &e2);
+    if (rc == PR_E_NOTFOUND) return 0; /* no section: nothing to extend */
+    if (rc) {
+        if (err) *err = e2;
+        return rc;
+    }
     if (x->n_parts != v.n_parts)
         return pr_err(err, PR_E_STATE, "%s: the item tower splits items into %d parts, section 'parts' has %d", r->file.path,
                       x->n_parts, v.n_parts);

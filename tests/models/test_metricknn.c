@@ -54,6 +54,14 @@ static pr_model *make(const synth_mm *s, pr_config *c, pr_error *err) {
 /* ---- reference computations (double) ------------------------------------- */
 
 /* c (n_items, D): centred on the warm items' mean per modality, unit length, weighted. */
+/* Move the parameters off their init (stream a, b), so that tests see
+ * every term at work. */
+static void jitter(pr_model *m, uint64_t a, uint64_t b) {
+    pr_rng r;
+    pr_rng_init(&r, a, b);
+    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+}
+
 static double *ref_content(const synth_mm *s, const double *w) {
     const pr_features *f = s->f;
     int32_t ni = s->d->n_items;
@@ -308,15 +316,15 @@ TEST(test_snapshot_is_the_standardised_blend) {
     pr_model *m = make(&s, &c, &err);
     CHECK(m != NULL);
     if (!m) { synth_mm_free(&s); return; }
-    pr_rng r;
-    pr_rng_init(&r, 5, 6);
-    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+    jitter(m, 5, 6);
     check_snapshot(&s, m, 3, 0.7, 1e-4);
     m->ops->free(m);
     set(&c, "knn", "0");
     set(&c, "free", "0");
     m = make(&s, &c, &err);
-    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+    CHECK(m != NULL);
+    if (!m) { synth_mm_free(&s); return; }
+    jitter(m, 6, 5);
     check_snapshot(&s, m, 0, 0.0, 1e-4);
     m->ops->free(m);
     synth_mm_free(&s);
@@ -376,9 +384,7 @@ TEST(test_tower_roundtrip_and_refusals) {
     pr_model *m = make(&s, &c, &err);
     CHECK(m != NULL);
     if (!m) { synth_mm_free(&s); return; }
-    pr_rng r;
-    pr_rng_init(&r, 7, 8);
-    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+    jitter(m, 7, 8);
     pr_snapshot snap;
     CHECK_EQ_INT(m->ops->snapshot(m, &snap, &err), 0);
     pr_tower *t = NULL;
@@ -451,9 +457,7 @@ TEST(test_model_file_round_trip) {
     pr_model *m = make(&s, &c, &err);
     CHECK(m != NULL);
     if (!m) { synth_mm_free(&s); return; }
-    pr_rng r;
-    pr_rng_init(&r, 9, 10);
-    for (int64_t k = 0; k < m->n_params; k++) m->params[k] += 0.3f * pr_rng_normal(&r);
+    jitter(m, 9, 10);
     pr_snapshot snap;
     CHECK_EQ_INT(m->ops->snapshot(m, &snap, &err), 0);
     CHECK_EQ_INT(pr_modelfile_save(path, m, &snap, NULL, NULL, &err), 0);

@@ -92,8 +92,10 @@ void pr_gemv(int ta, int M, int N, float alpha, const float *A, int lda, const f
                 y, 1);
 }
 
-double pr_norm2(const float *x, int64_t n) {
+double pr_sqnorm(const float *x, int64_t n) {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += (double)x[i] * x[i];
-    return sqrt(s);
+    return s;
 }
+
+double pr_norm2(const float *x, int64_t n) { return sqrt(pr_sqnorm(x, n)); }

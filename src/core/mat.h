@@ -73,6 +73,8 @@ static inline void pr_axpy(float alpha, const float *x, float *y, int d) {
     for (int k = 0; k < d; k++) y[k] += alpha * x[k];
 }
 
+/* sum of squares in double, and its square root */
+double pr_sqnorm(const float *x, int64_t n);
 double pr_norm2(const float *x, int64_t n);
 
 #endif

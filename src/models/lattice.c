@@ -39,6 +39,7 @@
 
 #include "core/log.h"
 #include "core/mat.h"
+#include "models/margins.h"
 #include "core/rng.h"
 #include "core/spmm.h"
 #include "features/knn_graph.h"
@@ -328,11 +329,6 @@ typedef struct {
     const pr_batch *b;
 } batch_job;
 
-static inline double sq(const float *x, int d) {
-    double s = 0;
-    for (int k = 0; k < d; k++) s += (double)x[k] * x[k];
-    return s;
-}
 
 /* E = [Ua; Ia + Hn]: the layer mean over A, then H_l = T H_{l-1} kept for backward. */
 static void propagate(lattice *m) {
@@ -346,40 +342,19 @@ static void propagate(lattice *m) {
     for (int32_t i = 0; i < m->ni; i++) {
         const float *h = H + (int64_t)i * d;
         float *e = m->E + nud + (int64_t)i * d;
-        double s = sq(h, d);
+        double s = pr_sqnorm(h, d);
         float f = (float)(1.0 / fmax(sqrt(s), 1e-12)); /* F.normalize's eps */
         for (int k = 0; k < d; k++) e[k] += h[k] * f;
     }
 }
 
-static void margin_slice(void *ctx, int ith, int nth) {
-    batch_job *J = ctx;
-    lattice *m = J->m;
-    const pr_batch *bt = J->b;
-    int d = m->d;
-    int64_t lo, hi;
-    pr_split(bt->B, ith, nth, &lo, &hi);
-    for (int64_t s = lo; s < hi; s++) {
-        int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
-        const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
-        float x = 0;
-        for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
-        m->x[s] = x;
-        double *l = m->ls + 4 * s;
-        l[0] = pr_fsoftplus(-x);
-        l[1] = sq(eu, d);
-        l[2] = sq(ei, d);
-        l[3] = sq(ej, d);
-    }
-}
 
 static double lattice_forward(pr_model *base, const pr_batch *bt) {
     lattice *m = (lattice *)base;
     pr_error err;
     if (m->build && build_graph(m, &err)) return NAN; /* OOM: the loop stops on the NaN */
     propagate(m);
-    batch_job J = {m, bt};
-    pr_pool_run(base->pool, margin_slice, &J);
+    pr_bpr_margins(base->pool, bt, m->E, m->E, m->nu, m->d, m->x, m->ls);
     double bpr = 0, nrm = 0;
     for (int s = 0; s < bt->B; s++) {
         bpr += m->ls[4 * s];
@@ -503,7 +478,7 @@ static void lattice_backward(pr_model *base, const pr_batch *bt) {
     for (int32_t i = 0; i < m->ni; i++) {
         const float *h = H + (int64_t)i * d, *dh = m->G + nud + (int64_t)i * d;
         float *gi = g + (int64_t)i * d;
-        double s = sqrt(sq(h, d));
+        double s = sqrt(pr_sqnorm(h, d));
         float inv = (float)(1.0 / fmax(s, 1e-12)), c = 0;
         for (int k = 0; k < d; k++) c += h[k] * inv * dh[k];
         for (int k = 0; k < d; k++) gi[k] = s > 1e-12 ? (dh[k] - h[k] * inv * c) * inv : dh[k] * inv;

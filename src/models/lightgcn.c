@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "core/mat.h"
+#include "models/margins.h"
 #include "core/rng.h"
 #include "core/spmm.h"
 #include "models/model.h"
@@ -116,38 +117,12 @@ typedef struct {
     const pr_batch *b;
 } batch_job;
 
-static inline double sq(const float *x, int d) {
-    double s = 0;
-    for (int k = 0; k < d; k++) s += (double)x[k] * x[k];
-    return s;
-}
 
-static void margin_slice(void *ctx, int ith, int nth) {
-    batch_job *J = ctx;
-    lightgcn *m = J->m;
-    const pr_batch *bt = J->b;
-    int d = m->d;
-    int64_t lo, hi;
-    pr_split(bt->B, ith, nth, &lo, &hi);
-    for (int64_t s = lo; s < hi; s++) {
-        int32_t u = bt->u[s], i = m->nu + bt->i[s], j = m->nu + bt->j[s * bt->n_neg];
-        const float *eu = m->E + (int64_t)u * d, *ei = m->E + (int64_t)i * d, *ej = m->E + (int64_t)j * d;
-        float x = 0;
-        for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
-        m->x[s] = x;
-        double *l = m->ls + 4 * s;
-        l[0] = pr_fsoftplus(-x);
-        l[1] = sq(m->E0 + (int64_t)u * d, d);
-        l[2] = sq(m->E0 + (int64_t)i * d, d);
-        l[3] = sq(m->E0 + (int64_t)j * d, d);
-    }
-}
 
 static double lightgcn_forward(pr_model *base, const pr_batch *bt) {
     lightgcn *m = (lightgcn *)base;
     pr_spmm_layer_mean(base->pool, m->A, m->L, m->E0, m->d, m->tmp, m->E);
-    batch_job J = {m, bt};
-    pr_pool_run(base->pool, margin_slice, &J);
+    pr_bpr_margins(base->pool, bt, m->E, m->E0, m->nu, m->d, m->x, m->ls);
     double bpr = 0, nrm[3] = {0, 0, 0};
     for (int s = 0; s < bt->B; s++) { /* sample order: independent of threads */
         bpr += m->ls[4 * s];

@@ -10,6 +10,7 @@
 
 #include "core/fileio.h"
 #include "core/log.h"
+#include "core/mat.h"
 #include "core/rng.h"
 #include "models/parts.h"
 #include "nn/mlp.h"
@@ -238,11 +239,6 @@ done:
     return rc;
 }
 
-static double sqnorm(const float *x, int n) {
-    double s = 0;
-    for (int k = 0; k < n; k++) s += (double)x[k] * x[k];
-    return s;
-}
 
 /* ---- the tower --------------------------------------------------------------- */
 
@@ -523,8 +519,8 @@ double pr_tower_norm_ratio(const pr_tower *t, const pr_features *f, const pr_sna
     for (int64_t r = 0; v && r < n; r++) {
         const float *x[PR_MAX_MODALITIES];
         if (pr_features_row(f, rows[r], x) == 0 || t->ops->encode(t, x, v, &bias, NULL)) continue;
-        learned += sqrt(sqnorm(s->V + (int64_t)rows[r] * s->d, s->d));
-        mapped += sqrt(sqnorm(v, t->d));
+        learned += sqrt(pr_sqnorm(s->V + (int64_t)rows[r] * s->d, s->d));
+        mapped += sqrt(pr_sqnorm(v, t->d));
         cnt++;
     }
     free(v);

@@ -245,11 +245,6 @@ static void full_forward(mmgcn *m) {
     }
 }
 
-static inline double sq(const float *x, int d) {
-    double s = 0;
-    for (int k = 0; k < d; k++) s += (double)x[k] * x[k];
-    return s;
-}
 
 static double mmgcn_forward(pr_model *base, const pr_batch *bt) {
     mmgcn *m = (mmgcn *)base;
@@ -264,9 +259,9 @@ static double mmgcn_forward(pr_model *base, const pr_batch *bt) {
         for (int k = 0; k < d; k++) x += eu[k] * (ei[k] - ej[k]);
         m->x[s] = x;
         bpr += pr_fsoftplus(-x);
-        rid += 2 * sq(id + (int64_t)u * d, d) + sq(id + (int64_t)i * d, d) + sq(id + (int64_t)j * d, d);
+        rid += 2 * pr_sqnorm(id + (int64_t)u * d, d) + pr_sqnorm(id + (int64_t)i * d, d) + pr_sqnorm(id + (int64_t)j * d, d);
     }
-    for (int q = 0; q < m->n_mod; q++) rp += sq(m->P.w + m->mod[q].P, m->nu * d);
+    for (int q = 0; q < m->n_mod; q++) rp += pr_sqnorm(m->P.w + m->mod[q].P, m->nu * d);
     double reg = base->cfg->reg;
     return bpr / bt->B + reg * rid / (2.0 * bt->B * d) + reg * rp / ((double)m->nu * d);
 }

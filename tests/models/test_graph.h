@@ -155,6 +155,32 @@ static inline int g_snap_equal(const pr_snapshot *a, const pr_snapshot *b) {
            memcmp(a->V, b->V, (size_t)a->n_items * a->d * sizeof(float)) == 0;
 }
 
+/* `name` trained three epochs on a small planted set with two modalities,
+ * twice on one thread and (across_threads) once on two: every snapshot must
+ * be bit-identical to the first. */
+static inline void g_check_bit_identical(const char *name, int across_threads) {
+    pr_dataset *d = synth_clusters(120, 90, 4, 12, 0.9, 3);
+    int dims[] = {6, 10};
+    pr_features *f = g_features(90, 4, 2, dims, 4);
+    pr_config c;
+    pr_config_defaults(&c);
+    c.epochs = 3;
+    c.batch = 64;
+    c.lr = 0.01f;
+    c.d = 16;
+    c.reg = 1e-3f;
+    pr_snapshot s[3];
+    int runs = across_threads ? 3 : 2;
+    pr_pool *p1 = pr_pool_new(1), *p2 = pr_pool_new(2);
+    for (int k = 0; k < runs; k++) g_fit_eval(name, d, f, &c, k < 2 ? p1 : p2, "recall@20", &s[k]);
+    for (int k = 1; k < runs; k++) CHECK(g_snap_equal(&s[0], &s[k]));
+    for (int k = 0; k < runs; k++) pr_snapshot_free(&s[k]);
+    pr_pool_free(p1);
+    pr_pool_free(p2);
+    g_features_free(f);
+    synth_free(d);
+}
+
 static inline double g_gradcheck(pr_model *m, const pr_batch *b, float scale, float eps, uint64_t seed,
                                  int max_skip) {
     return g_gradcheck_ex(m, b, scale, eps, seed, max_skip, 1);

@@ -74,30 +74,7 @@ TEST(test_freedom_needs_features) {
     synth_free(d);
 }
 
-TEST(test_freedom_bit_identical) {
-    pr_dataset *d = synth_clusters(120, 90, 4, 12, 0.9, 3);
-    int dims[] = {6, 10};
-    pr_features *f = g_features(90, 4, 2, dims, 4);
-    pr_config c;
-    pr_config_defaults(&c);
-    c.epochs = 3;
-    c.batch = 64;
-    c.lr = 0.01f;
-    c.d = 16;
-    c.reg = 1e-3f;
-    pr_snapshot s[3];
-    pr_pool *p1 = pr_pool_new(1), *p2 = pr_pool_new(2);
-    g_fit_eval("freedom", d, f, &c, p1, "recall@20", &s[0]);
-    g_fit_eval("freedom", d, f, &c, p1, "recall@20", &s[1]);
-    g_fit_eval("freedom", d, f, &c, p2, "recall@20", &s[2]);
-    CHECK(g_snap_equal(&s[0], &s[1]));
-    CHECK(g_snap_equal(&s[0], &s[2]));
-    for (int k = 0; k < 3; k++) pr_snapshot_free(&s[k]);
-    pr_pool_free(p1);
-    pr_pool_free(p2);
-    g_features_free(f);
-    synth_free(d);
-}
+TEST(test_freedom_bit_identical) { g_check_bit_identical("freedom", 1); }
 
 TEST(test_freedom_quality_with_content) {
     if (t_sanitized()) T_SKIP("quality: training runs in the optimised suite");
